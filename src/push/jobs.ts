@@ -1,0 +1,2 @@
+/** A unit of work on the push queue. */
+export type PushJob = { kind: "placeholder" };
