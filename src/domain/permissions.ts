@@ -1,0 +1,44 @@
+import type { Role, Room } from "./model";
+
+/**
+ * How a user stands in a room: a member with a role, a viewer of a public live room, or nobody.
+ * Banned users are nobody, whatever the room.
+ */
+export type Standing = { kind: "member"; role: Role } | { kind: "viewer" } | { kind: "none" };
+
+export function standingOf(room: Room, role: Role | null, banned: boolean): Standing {
+  if (banned) return { kind: "none" };
+  if (role) return { kind: "member", role };
+  if (room.kind === "live" && !room.private) return { kind: "viewer" };
+  return { kind: "none" };
+}
+
+/** Reading, subscribing, sending, typing and occupancy are open to members and to viewers of public live rooms. */
+export const canParticipate = (s: Standing): boolean => s.kind !== "none";
+
+const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
+
+export const isManager = (s: Standing): boolean => s.kind === "member" && RANK[s.role] >= RANK.admin;
+
+export const isOwner = (s: Standing): boolean => s.kind === "member" && s.role === "owner";
+
+/** Name, description and metadata: owners and admins. */
+export const canUpdateRoom = isManager;
+
+/** Deleting a room: owners only. */
+export const canDeleteRoom = isOwner;
+
+/**
+ * Adding, removing or re-roling another member. Admins manage plain members; only owners grant or take away
+ * admin or owner. Direct rooms have a fixed pair of members.
+ */
+export function canManageMember(room: Room, actor: Standing, targetRole: Role | null, newRole: Role | null): boolean {
+  if (room.kind === "direct") return false;
+  if (!isManager(actor)) return false;
+  if (isOwner(actor)) return true;
+  const touchesPrivileged = (r: Role | null) => r !== null && r !== "member";
+  return !touchesPrivileged(targetRole) && !touchesPrivileged(newRole);
+}
+
+/** Watching a peer's online state is allowed only between the two users of a direct room (seed 001). */
+export const canWatchPresence = (sharesDirectRoom: boolean, self: boolean): boolean => sharesDirectRoom && !self;

@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+/** Shapes shared by the HTTP API and the socket protocols, so both refuse the same input the same way. */
+
+export const userIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^\s:]+$/, "user ids have no spaces or colons");
+
+export const tempIdSchema = z.string().min(1).max(128);
+
+export const messageTypeSchema = z.enum(["text", "command"]);
+
+export function draftSchema(maxChars: number) {
+  return z.object({
+    temp_id: tempIdSchema,
+    text: z.string().max(maxChars, `text is longer than ${maxChars} characters`),
+    type: messageTypeSchema.optional(),
+    custom_type: z.string().max(64).nullish(),
+    data: z.unknown().optional(),
+    to: userIdSchema.nullish(),
+    parent_id: z.string().max(64).nullish(),
+  });
+}
+
+export const sinceSchema = z.number().int().min(0);
+
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid input";
+  const path = issue.path.join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
