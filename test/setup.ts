@@ -1,8 +1,10 @@
 import { env } from "cloudflare:test";
 import { beforeAll } from "vitest";
 
+/** Applies schema.sql (the same file `npm start` applies) to the test D1 database. */
 beforeAll(async () => {
-  const statements = env.TEST_SCHEMA.split(/;\s*$/m)
+  const statements = env.TEST_SCHEMA.replace(/--.*$/gm, "")
+    .split(/;\s*$/m)
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => env.DB.prepare(s));

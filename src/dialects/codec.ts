@@ -6,6 +6,8 @@ export type DialectName = "native" | "stomp" | "haraj" | "swappart" | "actioncab
 
 /** What the host knows about a session when it asks its codec to translate. */
 export interface SessionContext {
+  /** Unique per socket; dialects that carry no idempotency key derive temp ids from it. */
+  sessionId: string;
   /** Null until the session has authenticated. */
   user: Profile | null;
   /** The room the socket's URL names, for room-scoped sessions. */
@@ -36,6 +38,8 @@ export interface Decoded<State, Tag = unknown> {
  */
 export interface Codec<State, Tag = unknown> {
   name: DialectName;
+  /** True when a session receives every room of its user without subscribing (Haraj's stream). */
+  streamsAllRooms?: boolean;
   initialState(ctx: SessionContext): State;
   decode(state: State, frame: string | ArrayBuffer, ctx: SessionContext): Decoded<State, Tag>;
   /** The answer to one decoded command, once the host has run it. May update state (e.g. after auth). */
@@ -48,6 +52,11 @@ export interface Codec<State, Tag = unknown> {
   ): { state: State; frames: string[]; close?: { code: number; reason: string } };
   /** The frames one event becomes for this session; none when the session did not ask for it. */
   encodeEvent(state: State, event: ChatEvent, ctx: SessionContext): string[];
+  /**
+   * How long the session may stay silent (no frame, no "\n" keepalive) before the host closes it as dead, or
+   * null when the dialect has no client keepalive and only a TCP close ends it.
+   */
+  idleLimitMs(state: State): number | null;
   /** Several frames as one WebSocket message, for batched fan-out. */
   batch(frames: string[]): string;
 }

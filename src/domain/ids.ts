@@ -30,5 +30,5 @@ export function directRoomUsers(key: string): [string, string] | null {
   return m?.[1] && m[2] ? [m[1], m[2]] : null;
 }
 
-/** A room key a client may choose: it must not collide with the reserved `dm:` space. */
-export const ROOM_KEY_PATTERN = /^(?!dm:)[A-Za-z0-9_.:-]{1,128}$/;
+/** A room key a client may choose: not in the reserved `dm:` space, and not all digits (those are numeric ids). */
+export const ROOM_KEY_PATTERN = /^(?!dm:)(?!\d+$)[A-Za-z0-9_.:-]{1,128}$/;

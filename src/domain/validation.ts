@@ -12,16 +12,21 @@ export const tempIdSchema = z.string().min(1).max(128);
 
 export const messageTypeSchema = z.enum(["text", "command"]);
 
-export function draftSchema(maxChars: number) {
-  return z.object({
-    temp_id: tempIdSchema,
-    text: z.string().max(maxChars, `text is longer than ${maxChars} characters`),
-    type: messageTypeSchema.optional(),
-    custom_type: z.string().max(64).nullish(),
-    data: z.unknown().optional(),
-    to: userIdSchema.nullish(),
-    parent_id: z.string().max(64).nullish(),
-  });
+/** A message draft's shape. Its text length is the room's rule (`checkDraftLimits`), since it is configurable. */
+export const draftSchema = z.object({
+  temp_id: tempIdSchema,
+  text: z.string(),
+  type: messageTypeSchema.optional(),
+  custom_type: z.string().max(64).nullish(),
+  data: z.unknown().optional(),
+  to: userIdSchema.nullish(),
+  parent_id: z.string().max(64).nullish(),
+});
+
+export function checkDraftLimits(draft: { text: string; data?: unknown }, maxChars: number): string | null {
+  if (draft.text.length > maxChars) return `text is longer than ${maxChars} characters`;
+  if (draft.text.trim() === "" && (draft.data === undefined || draft.data === null)) return "text is empty";
+  return null;
 }
 
 export const sinceSchema = z.number().int().min(0);

@@ -1,8 +1,348 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
+import { verifyChatToken } from "../auth/jwt";
+import type { DialectName } from "../dialects/codec";
+import { codecFor } from "../dialects/registry";
+import type { Command, CommandOutcome } from "../domain/commands";
+import type { DurableEvent, RoomEvent, UserEvent } from "../domain/events";
+import { isDurable } from "../domain/events";
+import { fail, ok, type Outcome } from "../domain/errors";
+import { directRoomKey } from "../domain/ids";
+import type { Ack, Message, MessageDraft, Profile, Room } from "../domain/model";
+import { canWatchPresence } from "../domain/permissions";
+import { type Env, limitsOf } from "../env";
+import { type Executed, type Session, SessionHost } from "../sessions/host";
+import { loadProfile, roomKeysOf, roomExists } from "../storage/user-rows";
+import { UserStore } from "./user-store";
 
+/** How a socket reached this user's object: chosen by the Worker, which authenticated it when it could. */
+export interface UserSocketInit {
+  dialect: DialectName;
+  user: Profile | null;
+  protocol: string | null;
+}
+
+/**
+ * One user: the single writer of their presence, subscriptions, unread counters and push decisions; host of
+ * their user-scoped sockets on every device. Room events arrive once per event batch from each RoomDO and are
+ * written to every interested socket here.
+ */
 export class UserDO extends DurableObject<Env> {
-  async hello(): Promise<string> {
-    return "user";
+  private readonly store: UserStore;
+  private readonly sockets: SessionHost;
+  /** Events of rooms whose subscription is in flight, held until the subscription's seam is known. */
+  private readonly holding = new Map<string, RoomEvent[]>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new UserStore(ctx.storage.sql);
+    this.sockets = new SessionHost(ctx, limitsOf(env).maxFrameBytes, (ws, session, command) =>
+      this.execute(ws, session, command),
+    );
   }
+
+  // ---- sockets ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const init = JSON.parse(request.headers.get("X-Parley-Socket") ?? "null") as UserSocketInit | null;
+    if (!init || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: { code: "bad_request", message: "expected a WebSocket upgrade" } }, { status: 426 });
+    }
+    const response = this.sockets.accept({ dialect: init.dialect, user: init.user, room: null }, init.protocol);
+    if (init.user) await this.cameOnline(init.user);
+    await this.wakeAt(Date.now() + 15_000);
+    return response;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.sockets.onMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.socketGone(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.socketGone(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    const next = this.sockets.sweep(Date.now());
+    if (next !== null) await this.wakeAt(next);
+  }
+
+  private async wakeAt(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Authenticated sockets other than `except`. */
+  private liveSockets(except?: WebSocket): [WebSocket, Session][] {
+    return [...this.sockets.sessions()].filter(([ws, s]) => ws !== except && s.user !== null);
+  }
+
+  private async socketGone(ws: WebSocket): Promise<void> {
+    const session = this.sockets.session(ws);
+    if (!session?.user) return;
+    const user = session.user;
+    const others = this.liveSockets(ws);
+    const stillSubscribed = new Set(others.flatMap(([, s]) => Object.keys(s.subs)));
+    const stillWatched = new Set(others.flatMap(([, s]) => watchesOf(s)));
+    const subscribed = Object.keys(session.subs);
+    session.subs = {};
+    this.sockets.save(ws, session);
+    if (others.length === 0) return this.wentOffline(user);
+    await Promise.allSettled([
+      ...subscribed
+        .filter((room) => !stillSubscribed.has(room))
+        .map((room) => this.room(room).detachUser(user.id, true)),
+      ...watchesOf(session)
+        .filter((peer) => !stillWatched.has(peer))
+        .map((peer) => this.unwatchPeer(user.id, peer)),
+    ]);
+  }
+
+  // ---- presence ----
+
+  /** The first authenticated socket makes the user online: rooms start delivering, watchers hear of it. */
+  private async cameOnline(user: Profile): Promise<void> {
+    this.store.saveProfile(user);
+    if (this.liveSockets().length > 1) return;
+    this.store.setLastSeen(null);
+    const rooms = await roomKeysOf(this.env.DB, user.id);
+    await Promise.allSettled(rooms.map((key) => this.attach(user, key)));
+    await this.tellWatchers(user.id, true, null);
+  }
+
+  private async wentOffline(user: Profile): Promise<void> {
+    const at = new Date().toISOString();
+    this.store.setLastSeen(at);
+    const attached = this.store.attachedRooms();
+    const watching = this.store.watching();
+    this.store.clearAttached();
+    await Promise.allSettled([
+      ...attached.map((key) => this.room(key).detachUser(user.id)),
+      ...watching.map((peer) => this.unwatchPeer(user.id, peer)),
+    ]);
+    await this.tellWatchers(user.id, false, at);
+  }
+
+  private async attach(user: Profile, key: string): Promise<void> {
+    const result = await this.room(key).attachUser(user, null, false);
+    if (result.ok) this.store.markAttached(key);
+  }
+
+  private async tellWatchers(userId: string, online: boolean, lastSeen: string | null): Promise<void> {
+    const calls = this.store
+      .watchers()
+      .map((watcher) => this.user(watcher).peerPresence(userId, online, lastSeen));
+    await Promise.allSettled(calls);
+  }
+
+  /** A watcher registers; answers this user's current state. */
+  async addWatcher(watcherId: string): Promise<{ online: boolean; last_seen: string | null }> {
+    this.store.addWatcher(watcherId);
+    return { online: this.liveSockets().length > 0, last_seen: this.store.lastSeen() };
+  }
+
+  async removeWatcher(watcherId: string): Promise<void> {
+    this.store.removeWatcher(watcherId);
+  }
+
+  /** A watched peer came online or went offline. */
+  async peerPresence(peerId: string, online: boolean, lastSeen: string | null): Promise<void> {
+    const event: UserEvent = { type: "presence", user_id: peerId, online, last_seen: lastSeen, at: new Date().toISOString() };
+    for (const [ws, session] of this.liveSockets()) {
+      if (watchesOf(session).includes(peerId)) this.sockets.send(ws, this.encode(session, event));
+    }
+  }
+
+  private async unwatchPeer(userId: string, peer: string): Promise<void> {
+    this.store.stopWatching(peer);
+    await this.user(peer).removeWatcher(userId);
+  }
+
+  // ---- room events ----
+
+  /** A room this user belongs to (or follows) has new events. */
+  async receive(room: string, events: RoomEvent[]): Promise<void> {
+    const held = this.holding.get(room);
+    if (held) held.push(...events);
+    this.countUnread(room, events);
+    this.sockets.fanOut(events, (session, key) => key in session.subs || streamsAllRooms(session.dialect));
+    const inbox = this.inboxEvent(room, events);
+    if (!inbox) return;
+    for (const [ws, session] of this.liveSockets()) {
+      if (!(room in session.subs) && !streamsAllRooms(session.dialect)) this.sockets.send(ws, this.encode(session, inbox));
+    }
+  }
+
+  /** The user was added to a room: if online, start following it. */
+  async joinedRoom(room: string): Promise<void> {
+    const user = this.store.profile();
+    if (user && this.liveSockets().length > 0) await this.attach(user, room);
+  }
+
+  /** Messages for this user while no path of theirs was attached to the room: unread counts and push. */
+  async offlineMessages(room: Room, messages: Message[]): Promise<void> {
+    this.countUnread(
+      room.key,
+      messages.map((message) => ({ type: "message", room: room.key, seq: message.seq, message })),
+    );
+  }
+
+  private countUnread(room: string, events: RoomEvent[]): void {
+    const me = this.store.profile()?.id;
+    for (const event of events) {
+      if (event.type === "message" && event.message.sender.id !== me) this.store.addUnread(room, event.message);
+      if (event.type === "read" && event.user_id === me) this.store.readUpTo(room, event.seq);
+    }
+  }
+
+  private inboxEvent(room: string, events: RoomEvent[]): UserEvent | null {
+    const touched = events.some((e) => e.type === "message" || (e.type === "read" && e.user_id === this.store.profile()?.id));
+    if (!touched) return null;
+    const summary = this.store.inbox(room);
+    return { type: "inbox", room, unread: summary.unread, last_message: summary.last_message };
+  }
+
+  private encode(session: Session, event: UserEvent | RoomEvent): string[] {
+    return codecFor(session.dialect).encodeEvent(session.state, event, this.sockets.contextOf(session));
+  }
+
+  // ---- commands ----
+
+  private room(key: string) {
+    return this.env.ROOMS.get(this.env.ROOMS.idFromName(key));
+  }
+
+  private user(id: string) {
+    return this.env.USERS.get(this.env.USERS.idFromName(id));
+  }
+
+  private async execute(ws: WebSocket, session: Session, command: Command): Promise<Executed> {
+    if (command.kind === "auth") return { outcome: await this.authenticate(ws, session, command.token) };
+    const user = session.user;
+    if (!user) return { outcome: fail("unauthorized", "authenticate first") };
+    switch (command.kind) {
+      case "subscribe":
+        return this.subscribe(ws, session, user, command.room, command.since);
+      case "unsubscribe": {
+        const was = command.room in session.subs;
+        delete session.subs[command.room];
+        this.sockets.save(ws, session);
+        const elsewhere = this.liveSockets(ws).some(([, s]) => command.room in s.subs);
+        if (was && !elsewhere) await this.room(command.room).detachUser(user.id, true);
+        return { outcome: ok({ kind: "unsubscribed", room: command.room }) };
+      }
+      case "send":
+        return { outcome: sent(command.room, await this.room(command.room).post(user, command.draft)) };
+      case "send_direct":
+        return { outcome: await this.sendDirect(user, command.to, command.draft) };
+      case "typing": {
+        const done = await this.room(command.room).setTyping(user, command.typing);
+        return { outcome: done.ok ? ok({ kind: "typing" }) : done };
+      }
+      case "read": {
+        const read = await this.room(command.room).markRead(user.id, command.seq);
+        return { outcome: read.ok ? ok({ kind: "read", room: command.room, seq: read.value.seq }) : read };
+      }
+      case "watch":
+        return { outcome: await this.watch(ws, session, user, command.user) };
+      case "unwatch": {
+        const watches = watchesOf(session).filter((peer) => peer !== command.user);
+        setWatches(session, watches);
+        this.sockets.save(ws, session);
+        if (!this.liveSockets(ws).some(([, s]) => watchesOf(s).includes(command.user))) {
+          await this.unwatchPeer(user.id, command.user);
+        }
+        return { outcome: ok({ kind: "unwatched", user: command.user }) };
+      }
+    }
+  }
+
+  private async authenticate(ws: WebSocket, session: Session, token: string): Promise<CommandOutcome> {
+    if (session.user) return fail("bad_request", "already authenticated");
+    const identity = await verifyChatToken(this.env, token);
+    if (!identity.ok) return identity;
+    const known = this.store.profile();
+    if (known && known.id !== identity.value.user.id) return fail("forbidden", "this socket belongs to another user");
+    session.user = identity.value.user;
+    this.sockets.save(ws, session);
+    await this.cameOnline(identity.value.user);
+    return ok({ kind: "auth", user: identity.value.user });
+  }
+
+  /**
+   * Subscribes one session to a room, resuming after `since`. The room registers us and answers the backlog up
+   * to `head` in one step; live events that overtake that answer are held and replayed past the seam.
+   */
+  private async subscribe(
+    ws: WebSocket,
+    session: Session,
+    user: Profile,
+    room: string,
+    since: number | null,
+  ): Promise<Executed> {
+    const held: RoomEvent[] = this.holding.get(room) ?? [];
+    this.holding.set(room, held);
+    let result: Outcome<{ head: number; backlog: DurableEvent[] }>;
+    try {
+      result = await this.room(room).attachUser(user, since, true);
+    } finally {
+      if (this.holding.get(room) === held) this.holding.delete(room);
+    }
+    if (!result.ok) return { outcome: result };
+    const { head, backlog } = result.value;
+    this.store.markAttached(room);
+    session.subs[room] = head;
+    this.sockets.save(ws, session);
+    const overtaken = held.filter((e) => !isDurable(e) || e.seq > head);
+    return {
+      outcome: ok({ kind: "subscribed", room, head }),
+      before: [...backlog, ...overtaken],
+    };
+  }
+
+  private async sendDirect(user: Profile, to: string, draft: MessageDraft): Promise<CommandOutcome> {
+    if (to === user.id) return fail("bad_request", "cannot message yourself");
+    const key = directRoomKey(user.id, to);
+    const peer = (await loadProfile(this.env.DB, to)) ?? { id: to, name: null, avatar: null };
+    const created = await this.room(key).create({
+      key,
+      kind: "direct",
+      creator: user,
+      members: [{ profile: peer, role: "member" }],
+    });
+    if (!created.ok) return created;
+    return sent(key, await this.room(key).post(user, draft));
+  }
+
+  private async watch(ws: WebSocket, session: Session, user: Profile, peer: string): Promise<CommandOutcome> {
+    const shares = await roomExists(this.env.DB, directRoomKey(user.id, peer));
+    if (!canWatchPresence(shares, peer === user.id)) {
+      return fail("forbidden", "presence is visible only between users who share a direct room");
+    }
+    const state = await this.user(peer).addWatcher(user.id);
+    this.store.startWatching(peer);
+    setWatches(session, [...new Set([...watchesOf(session), peer])]);
+    this.sockets.save(ws, session);
+    return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
+  }
+}
+
+function sent(room: string, ack: Outcome<Ack>): CommandOutcome {
+  return ack.ok ? ok({ kind: "sent", room, ack: ack.value }) : ack;
+}
+
+/** Dialects whose sessions receive every room of the user without subscribing (Haraj's stream). */
+function streamsAllRooms(dialect: DialectName): boolean {
+  return codecFor(dialect).streamsAllRooms === true;
+}
+
+function watchesOf(session: Session): string[] {
+  return session.watches ?? [];
+}
+
+function setWatches(session: Session, watches: string[]): void {
+  session.watches = watches;
 }

@@ -1,0 +1,178 @@
+import { z } from "zod";
+import type { Command, CommandOutcome } from "../../domain/commands";
+import type { ChatEvent } from "../../domain/events";
+import { draftSchema, firstIssue, sinceSchema, userIdSchema } from "../../domain/validation";
+import type { Codec, Decoded, SessionContext } from "../codec";
+import { CloseCode } from "../../domain/close-codes";
+
+/** The native protocol's WebSocket subprotocol. A client that offers subprotocols must offer this one. */
+export const NATIVE_SUBPROTOCOL = "parley.v1";
+
+/** Session state: only the frames dropped for being malformed, so repeated abuse can be closed. */
+export interface NativeState {
+  strikes: number;
+}
+
+/** The correlation a reply needs: the client's request id and, for sends, its temp id. */
+export interface NativeTag {
+  id?: string;
+  temp_id?: string;
+}
+
+/** Native clients send the "\n" keepalive every 25 s; three missed ones mean the peer is gone. */
+export const NATIVE_IDLE_LIMIT_MS = 90_000;
+
+/** After this many malformed frames the socket is closed with 4010. */
+export const MAX_STRIKES = 5;
+
+const requestId = z.string().max(128).optional();
+const roomKey = z.string().min(1).max(160);
+
+const draft = draftSchema
+  .omit({ type: true })
+  .extend({ message_type: z.enum(["text", "command"]).optional() });
+
+const frameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("auth"), id: requestId, token: z.string().min(1).max(8192) }),
+  z.object({ type: z.literal("subscribe"), id: requestId, room: roomKey.optional(), since: sinceSchema.nullish() }),
+  z.object({ type: z.literal("unsubscribe"), id: requestId, room: roomKey.optional() }),
+  draft.extend({ type: z.literal("send"), id: requestId, room: roomKey.optional() }),
+  draft.extend({ type: z.literal("dm"), id: requestId, to: userIdSchema }),
+  z.object({ type: z.literal("typing"), id: requestId, room: roomKey.optional(), typing: z.boolean() }),
+  z.object({ type: z.literal("read"), id: requestId, room: roomKey.optional(), seq: sinceSchema }),
+  z.object({ type: z.literal("watch"), id: requestId, user: userIdSchema }),
+  z.object({ type: z.literal("unwatch"), id: requestId, user: userIdSchema }),
+]);
+
+type Frame = z.infer<typeof frameSchema>;
+
+function toCommand(frame: Frame, ctx: SessionContext): Command | string {
+  const room = ("room" in frame ? frame.room : undefined) ?? ctx.room;
+  switch (frame.type) {
+    case "auth":
+      return { kind: "auth", token: frame.token };
+    case "subscribe":
+    case "unsubscribe":
+    case "typing":
+    case "read":
+    case "send": {
+      const key = room;
+      if (!key) return "room is required on the user socket";
+      if (frame.type === "subscribe") return { kind: "subscribe", room: key, since: frame.since ?? null };
+      if (frame.type === "unsubscribe") return { kind: "unsubscribe", room: key };
+      if (frame.type === "typing") return { kind: "typing", room: key, typing: frame.typing };
+      if (frame.type === "read") return { kind: "read", room: key, seq: frame.seq };
+      return { kind: "send", room: key, draft: draftOf(frame) };
+    }
+    case "dm":
+      return { kind: "send_direct", to: frame.to, draft: draftOf(frame) };
+    case "watch":
+      return { kind: "watch", user: frame.user };
+    case "unwatch":
+      return { kind: "unwatch", user: frame.user };
+  }
+}
+
+function draftOf(frame: Extract<Frame, { type: "send" | "dm" }>) {
+  return {
+    temp_id: frame.temp_id,
+    text: frame.text,
+    type: frame.message_type ?? "text",
+    custom_type: frame.custom_type ?? null,
+    data: frame.data ?? null,
+    to: frame.type === "send" ? (frame.to ?? null) : null,
+    parent_id: frame.parent_id ?? null,
+  };
+}
+
+function frameText(frame: string | ArrayBuffer): string {
+  return typeof frame === "string" ? frame : new TextDecoder().decode(frame);
+}
+
+function byteLength(frame: string | ArrayBuffer): number {
+  return typeof frame === "string" ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
+}
+
+function protocolError(state: NativeState, message: string, id?: string): Decoded<NativeState, NativeTag> {
+  const strikes = state.strikes + 1;
+  const reply = JSON.stringify({ type: "error", ...(id ? { id } : {}), code: "bad_request", message });
+  return {
+    state: { strikes },
+    commands: [],
+    replies: [reply],
+    ...(strikes >= MAX_STRIKES
+      ? { close: { code: CloseCode.BadMessageStructure, reason: "too many malformed frames" } }
+      : {}),
+  };
+}
+
+function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Record<string, unknown> {
+  const ids = { ...(tag.id ? { id: tag.id } : {}), ...(tag.temp_id ? { temp_id: tag.temp_id } : {}) };
+  if (!outcome.ok) return { type: "error", ...ids, ...outcome.error };
+  const result = outcome.value;
+  switch (result.kind) {
+    case "auth":
+      return { type: "welcome", ...ids, user: result.user };
+    case "sent":
+      return { type: "ack", ...ids, room: result.room, ...result.ack };
+    case "subscribed":
+      return { type: "subscribed", ...ids, room: result.room, head: result.head };
+    case "unsubscribed":
+      return { type: "unsubscribed", ...ids, room: result.room };
+    case "watching":
+      return { type: "watching", ...ids, user: result.user, online: result.online, last_seen: result.last_seen };
+    case "unwatched":
+      return { type: "unwatched", ...ids, user: result.user };
+    case "read":
+      return { type: "ok", ...ids, room: result.room, seq: result.seq };
+    case "typing":
+      return { type: "ok", ...ids, command: command.kind };
+  }
+}
+
+export const nativeCodec: Codec<NativeState, NativeTag> = {
+  name: "native",
+  initialState: () => ({ strikes: 0 }),
+  decode(state, raw, ctx) {
+    if (byteLength(raw) > ctx.maxFrameBytes) {
+      return {
+        ...protocolError(state, `frame is larger than ${ctx.maxFrameBytes} bytes`),
+        replies: [
+          JSON.stringify({ type: "error", code: "payload_too_large", message: `frame is larger than ${ctx.maxFrameBytes} bytes` }),
+        ],
+      };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(frameText(raw));
+    } catch {
+      return protocolError(state, "frame is not JSON");
+    }
+    const id = typeof json === "object" && json && "id" in json && typeof json.id === "string" ? json.id : undefined;
+    const parsed = frameSchema.safeParse(json);
+    if (!parsed.success) return protocolError(state, firstIssue(parsed.error), id);
+    const frame = parsed.data;
+    if (frame.type !== "auth" && !ctx.user) return protocolError(state, "authenticate first", id);
+    const command = toCommand(frame, ctx);
+    if (typeof command === "string") return protocolError(state, command, id);
+    const tag: NativeTag = {
+      ...(frame.id ? { id: frame.id } : {}),
+      ...("temp_id" in frame ? { temp_id: frame.temp_id } : {}),
+    };
+    return { state, commands: [{ command, tag }], replies: [] };
+  },
+  encodeOutcome(state, tag, command, outcome) {
+    const reply = answer(tag, command, outcome);
+    if (!outcome.ok && command.kind === "auth") {
+      return {
+        state,
+        frames: [JSON.stringify(reply)],
+        close: { code: CloseCode.InvalidToken, reason: outcome.error.message.slice(0, 100) },
+      };
+    }
+    return { state, frames: [JSON.stringify(reply)] };
+  },
+  encodeEvent: (_state, event: ChatEvent) => [JSON.stringify(event)],
+  idleLimitMs: () => NATIVE_IDLE_LIMIT_MS,
+  batch: (frames) => (frames.length === 1 ? (frames[0] ?? "") : `{"type":"batch","events":[${frames.join(",")}]}`),
+};

@@ -1,0 +1,187 @@
+import { type Context, Hono } from "hono";
+import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
+import type { DialectName } from "../dialects/codec";
+import { NATIVE_SUBPROTOCOL } from "../dialects/native/codec";
+import { codecFor } from "../dialects/registry";
+import { chooseStompSubprotocol } from "../dialects/stomp/codec";
+import { CloseCode } from "../domain/close-codes";
+import type { Profile } from "../domain/model";
+import { type Env, limitsOf } from "../env";
+import type { RoomSocketInit } from "../rooms/room-do";
+import { AUTH_GRACE_MS } from "../sessions/host";
+import { roomKeyOfNumber } from "../storage/room-index";
+
+type Ctx = Context<{ Bindings: Env }>;
+
+/**
+ * WebSocket upgrades. The Worker authenticates what it can (a token in the Authorization header or `?token=`)
+ * and hands the socket to the Durable Object that will own it. Sockets that authenticate in their first frame
+ * go to their room's object when the URL names the room; user-scoped ones are held here until that frame names
+ * the user (see `gateFirstFrame`).
+ */
+export const socketRoutes = new Hono<{ Bindings: Env }>();
+
+socketRoutes.get("/v1/ws", (c) => userSocket(c, "native"));
+socketRoutes.get("/chat/ws", (c) => userSocket(c, "haraj"));
+socketRoutes.get("/v1/rooms/:id/ws", (c) => roomSocket(c, "native"));
+socketRoutes.get("/v1/rooms/:id/stomp", (c) => roomSocket(c, "stomp"));
+
+const errorJson = (c: Ctx, status: 400 | 404 | 426, code: string, message: string) =>
+  c.json({ error: { code, message } }, status);
+
+function offeredProtocols(request: Request): string[] {
+  return (request.headers.get("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+/** The subprotocol to echo, null for none, or false when the client offered only ones we do not speak. */
+function chooseProtocol(dialect: DialectName, offered: string[]): string | null | false {
+  if (offered.length === 0) return null;
+  const chosen =
+    dialect === "stomp" ? chooseStompSubprotocol(offered) : offered.includes(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : null;
+  return chosen ?? (dialect === "native" ? false : null);
+}
+
+/** Accepts the socket here only to close it at once with `code`: how WebSocket clients learn why. */
+function closeAtOnce(code: number, reason: string): Response {
+  const pair = new WebSocketPair();
+  const server = pair[1];
+  server.accept();
+  server.close(code, reason);
+  return new Response(null, { status: 101, webSocket: pair[0] });
+}
+
+/** The user a URL token names: a profile, null when there is no token, or the close to answer with. */
+async function urlIdentity(c: Ctx): Promise<Profile | null | Response> {
+  const token = tokenFromRequest(c.req.raw);
+  if (!token) return null;
+  const identity = await verifyChatToken(c.env, token);
+  return identity.ok ? identity.value.user : closeAtOnce(CloseCode.InvalidToken, identity.error.message.slice(0, 100));
+}
+
+function upgradeRequest(c: Ctx, init: RoomSocketInit): Request {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("X-Parley-Socket", JSON.stringify(init));
+  return new Request(c.req.raw.url, { method: "GET", headers });
+}
+
+async function roomSocket(c: Ctx, dialect: DialectName): Promise<Response> {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    return errorJson(c, 426, "bad_request", "expected a WebSocket upgrade");
+  }
+  const protocol = chooseProtocol(dialect, offeredProtocols(c.req.raw));
+  if (protocol === false) return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
+  const id = c.req.param("id") ?? "";
+  const key = /^\d+$/.test(id) ? await roomKeyOfNumber(c.env.DB, Number(id)) : id;
+  if (!key) return errorJson(c, 404, "not_found", "room not found");
+  const user = await urlIdentity(c);
+  if (user instanceof Response) return user;
+  const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(key));
+  return stub.fetch(upgradeRequest(c, { dialect, user, protocol }));
+}
+
+async function userSocket(c: Ctx, dialect: DialectName): Promise<Response> {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    return errorJson(c, 426, "bad_request", "expected a WebSocket upgrade");
+  }
+  const protocol = chooseProtocol(dialect, offeredProtocols(c.req.raw));
+  if (protocol === false) return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
+  const user = await urlIdentity(c);
+  if (user instanceof Response) return user;
+  if (user) {
+    const stub = c.env.USERS.get(c.env.USERS.idFromName(user.id));
+    return stub.fetch(upgradeRequest(c, { dialect, user, protocol }));
+  }
+  return gateFirstFrame(c, dialect, protocol);
+}
+
+/**
+ * A user-scoped socket without a URL token: which UserDO owns it is known only once its first frame
+ * authenticates. The Worker accepts it, verifies that frame's token, then opens the socket to the user's object
+ * (which re-runs the same auth frame through its codec and answers it) and relays frames both ways. Anything
+ * but a valid auth frame is answered here by the dialect's codec and the socket is closed.
+ */
+function gateFirstFrame(c: Ctx, dialect: DialectName, protocol: string | null): Response {
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  const codec = codecFor(dialect);
+  const ctx = {
+    sessionId: crypto.randomUUID(),
+    user: null,
+    room: null,
+    maxFrameBytes: limitsOf(c.env).maxFrameBytes,
+    now: () => new Date(),
+  };
+  let upstream: WebSocket | null = null;
+  const early: (string | ArrayBuffer)[] = [];
+  let gate: Promise<void> | null = null;
+
+  const refuse = (frames: string[], close: { code: number; reason: string } | undefined) => {
+    for (const frame of frames) server.send(frame);
+    if (close) server.close(close.code, close.reason);
+  };
+
+  const open = async (first: string | ArrayBuffer) => {
+    const state = codec.initialState(ctx);
+    const decoded = codec.decode(state, first, ctx);
+    const auth = decoded.commands.find((t) => t.command.kind === "auth");
+    if (!auth || auth.command.kind !== "auth") {
+      refuse(decoded.replies, decoded.close ?? { code: CloseCode.NoAuthToken, reason: "authenticate first" });
+      if (!decoded.close) server.close(CloseCode.NoAuthToken, "authenticate first");
+      return;
+    }
+    const identity = await verifyChatToken(c.env, auth.command.token);
+    if (!identity.ok) {
+      const answer = codec.encodeOutcome(decoded.state, auth.tag, auth.command, identity, ctx);
+      refuse(answer.frames, answer.close ?? { code: CloseCode.InvalidToken, reason: "invalid token" });
+      return;
+    }
+    const stub = c.env.USERS.get(c.env.USERS.idFromName(identity.value.user.id));
+    const response = await stub.fetch(upgradeRequest(c, { dialect, user: null, protocol }));
+    const socket = response.webSocket;
+    if (!socket) {
+      server.close(CloseCode.ServerError, "could not open the session");
+      return;
+    }
+    socket.accept();
+    socket.addEventListener("message", (e) => server.send(e.data as string | ArrayBuffer));
+    socket.addEventListener("close", (e) => safeClose(server, e.code, e.reason));
+    socket.addEventListener("error", () => safeClose(server, CloseCode.ServerError, "session failed"));
+    upstream = socket;
+    socket.send(first);
+    for (const frame of early.splice(0)) socket.send(frame);
+  };
+
+  const deadline = setTimeout(() => {
+    if (!gate) safeClose(server, CloseCode.NoAuthToken, "authentication timed out");
+  }, AUTH_GRACE_MS);
+  server.addEventListener("message", (e) => {
+    clearTimeout(deadline);
+    const data = e.data as string | ArrayBuffer;
+    if (upstream) return upstream.send(data);
+    if (gate) return void early.push(data);
+    gate = open(data).catch((error: unknown) => {
+      console.error("first-frame gate failed", error);
+      safeClose(server, CloseCode.ServerError, "internal error");
+    });
+  });
+  server.addEventListener("close", (e) => {
+    if (upstream) safeClose(upstream, e.code === 1005 ? 1000 : e.code, e.reason);
+  });
+  return new Response(null, {
+    status: 101,
+    webSocket: client,
+    headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
+  });
+}
+
+function safeClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,344 @@
+import type { DurableEvent } from "../domain/events";
+import type { Member, Message, Profile, Role, Room } from "../domain/model";
+
+/** Resume replays at most this many events from the room's own log per request; older ones come from D1. */
+export const HOT_EVENTS = 5000;
+/** Idempotency keys are kept at least this long. */
+export const IDEMPOTENCY_TTL_MS = 48 * 3600_000;
+
+/**
+ * The room's own SQLite: the room snapshot, members, bans, the durable event log (`seq` is its primary key,
+ * so order is total and gap-free), message rows, idempotency keys, the D1 outbox and read markers.
+ * Every method is synchronous: the Durable Object's single thread makes each one atomic.
+ */
+export class RoomStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS room (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS members (
+        user_id TEXT PRIMARY KEY, role TEXT NOT NULL, joined_at TEXT NOT NULL, name TEXT, avatar TEXT);
+      CREATE TABLE IF NOT EXISTS bans (user_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, json TEXT);
+      CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, sender_id TEXT NOT NULL, recipient_id TEXT,
+        json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS idempotency (
+        sender_id TEXT NOT NULL, temp_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+        created_at TEXT NOT NULL, stored_at INTEGER NOT NULL, PRIMARY KEY (sender_id, temp_id));
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (stored_at);
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS reads (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, dirty INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS visitors (user_id TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS attached (
+        user_id TEXT PRIMARY KEY, name TEXT, avatar TEXT, live INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS typing (user_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
+    `);
+  }
+
+  room(): Room | null {
+    const row = this.sql.exec<{ json: string }>("SELECT json FROM room").toArray()[0];
+    return row ? (JSON.parse(row.json) as Room) : null;
+  }
+
+  saveRoom(room: Room): void {
+    this.sql.exec("INSERT OR REPLACE INTO room (id, json) VALUES (1, ?)", JSON.stringify(room));
+  }
+
+  head(): number {
+    return this.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
+  }
+
+  members(): Member[] {
+    return this.sql
+      .exec<{ user_id: string; role: Role; joined_at: string }>(
+        "SELECT user_id, role, joined_at FROM members ORDER BY joined_at, user_id",
+      )
+      .toArray();
+  }
+
+  memberIds(): string[] {
+    return this.sql
+      .exec<{ user_id: string }>("SELECT user_id FROM members")
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  roleOf(userId: string): Role | null {
+    return this.sql.exec<{ role: Role }>("SELECT role FROM members WHERE user_id = ?", userId).toArray()[0]?.role ?? null;
+  }
+
+  ownerCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE role = 'owner'").one().n;
+  }
+
+  putMember(profile: Profile, role: Role, joinedAt: string): Member {
+    this.sql.exec(
+      `INSERT INTO members (user_id, role, joined_at, name, avatar) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET role = excluded.role`,
+      profile.id,
+      role,
+      joinedAt,
+      profile.name,
+      profile.avatar,
+    );
+    return this.sql
+      .exec<{ user_id: string; role: Role; joined_at: string }>(
+        "SELECT user_id, role, joined_at FROM members WHERE user_id = ?",
+        profile.id,
+      )
+      .one();
+  }
+
+  deleteMember(userId: string): void {
+    this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
+  }
+
+  isBanned(userId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM bans WHERE user_id = ?", userId).toArray().length > 0;
+  }
+
+  setBanned(userId: string, banned: boolean, at: string): void {
+    if (banned) this.sql.exec("INSERT OR REPLACE INTO bans (user_id, at) VALUES (?, ?)", userId, at);
+    else this.sql.exec("DELETE FROM bans WHERE user_id = ?", userId);
+  }
+
+  /** Appends a non-message durable event at the next sequence number. */
+  appendEvent<E extends Exclude<DurableEvent, { type: "message" }>>(make: (seq: number) => E): E {
+    const event = make(this.head() + 1);
+    this.sql.exec("INSERT INTO events (seq, type, json) VALUES (?, ?, ?)", event.seq, event.type, JSON.stringify(event));
+    return event;
+  }
+
+  /** The earlier result for this sender's temp id, if it is still remembered. */
+  findByTempId(senderId: string, tempId: string): { id: string; seq: number; created_at: string } | null {
+    return (
+      this.sql
+        .exec<{ id: string; seq: number; created_at: string }>(
+          "SELECT id, seq, created_at FROM idempotency WHERE sender_id = ? AND temp_id = ?",
+          senderId,
+          tempId,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** Stores a message, its event, its idempotency key and its outbox entry at the next sequence number. */
+  appendMessage(make: (seq: number) => Message, now: number): Message {
+    const message = make(this.head() + 1);
+    this.sql.exec("INSERT INTO events (seq, type, json) VALUES (?, 'message', NULL)", message.seq);
+    this.sql.exec(
+      "INSERT INTO messages (seq, id, sender_id, recipient_id, json) VALUES (?, ?, ?, ?, ?)",
+      message.seq,
+      message.id,
+      message.sender.id,
+      message.to,
+      JSON.stringify(message),
+    );
+    if (message.temp_id) {
+      this.sql.exec(
+        "INSERT INTO idempotency (sender_id, temp_id, seq, id, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?)",
+        message.sender.id,
+        message.temp_id,
+        message.seq,
+        message.id,
+        message.created_at,
+        now,
+      );
+    }
+    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", message.seq);
+    return message;
+  }
+
+  /** The oldest sequence number the log still holds (head + 1 when empty). */
+  floor(): number {
+    const row = this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM events").one();
+    return row.seq ?? this.head() + 1;
+  }
+
+  /** Durable events after `since`, oldest first. */
+  eventsAfter(since: number, limit: number): DurableEvent[] {
+    return this.sql
+      .exec<{ seq: number; type: string; json: string | null; message: string | null }>(
+        `SELECT e.seq, e.type, e.json, m.json AS message FROM events e LEFT JOIN messages m ON m.seq = e.seq
+         WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
+        since,
+        limit,
+      )
+      .toArray()
+      .map((row) => this.toEvent(row));
+  }
+
+  private toEvent(row: { seq: number; type: string; json: string | null; message: string | null }): DurableEvent {
+    if (row.type === "message") {
+      const message = JSON.parse(row.message ?? "null") as Message;
+      return { type: "message", room: message.room, seq: row.seq, message };
+    }
+    return JSON.parse(row.json ?? "null") as DurableEvent;
+  }
+
+  /** Messages in a seq range visible to `userId`; `newestFirst` walks backwards from `before`. */
+  messages(userId: string, after: number, before: number, limit: number, newestFirst: boolean): Message[] {
+    return this.sql
+      .exec<{ json: string }>(
+        `SELECT json FROM messages WHERE seq > ? AND seq < ?
+           AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)
+         ORDER BY seq ${newestFirst ? "DESC" : "ASC"} LIMIT ?`,
+        after,
+        before,
+        userId,
+        userId,
+        limit,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.json) as Message);
+  }
+
+  /** Others' visible message seqs in (from, to] for a read receipt. */
+  othersMessageSeqs(userId: string, from: number, to: number, limit: number): number[] {
+    return this.sql
+      .exec<{ seq: number }>(
+        `SELECT seq FROM messages WHERE seq > ? AND seq <= ? AND sender_id != ?
+           AND (recipient_id IS NULL OR recipient_id = ?) ORDER BY seq DESC LIMIT ?`,
+        from,
+        to,
+        userId,
+        userId,
+        limit,
+      )
+      .toArray()
+      .map((r) => r.seq)
+      .reverse();
+  }
+
+  readMarker(userId: string): number {
+    return this.sql.exec<{ seq: number }>("SELECT seq FROM reads WHERE user_id = ?", userId).toArray()[0]?.seq ?? 0;
+  }
+
+  readMarkers(): Map<string, number> {
+    return new Map(
+      this.sql
+        .exec<{ user_id: string; seq: number }>("SELECT user_id, seq FROM reads")
+        .toArray()
+        .map((r) => [r.user_id, r.seq]),
+    );
+  }
+
+  setReadMarker(userId: string, seq: number): void {
+    this.sql.exec(
+      "INSERT INTO reads (user_id, seq, dirty) VALUES (?, ?, 1) ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, dirty = 1",
+      userId,
+      seq,
+    );
+  }
+
+  /** What the next D1 flush must write: outbox messages and changed read markers. */
+  pendingFlush(limit: number): { messages: Message[]; reads: { user_id: string; seq: number }[] } {
+    const messages = this.sql
+      .exec<{ json: string }>(
+        "SELECT m.json FROM outbox o JOIN messages m ON m.seq = o.seq ORDER BY o.seq LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.json) as Message);
+    const reads = this.sql
+      .exec<{ user_id: string; seq: number }>("SELECT user_id, seq FROM reads WHERE dirty = 1 LIMIT ?", limit)
+      .toArray();
+    return { messages, reads };
+  }
+
+  /** Marks flushed rows clean; a read marker that moved again during the flush stays dirty. */
+  flushed(messageSeqs: number[], reads: { user_id: string; seq: number }[]): void {
+    for (const seq of messageSeqs) this.sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
+    for (const r of reads) this.sql.exec("UPDATE reads SET dirty = 0 WHERE user_id = ? AND seq = ?", r.user_id, r.seq);
+  }
+
+  hasPendingFlush(): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0 ||
+      this.sql.exec("SELECT 1 FROM reads WHERE dirty = 1 LIMIT 1").toArray().length > 0
+    );
+  }
+
+  /** Forgets old idempotency keys and log rows already in D1 beyond the hot window. */
+  prune(now: number): void {
+    this.sql.exec("DELETE FROM idempotency WHERE stored_at < ?", now - IDEMPOTENCY_TTL_MS);
+    const keepFrom = this.head() - HOT_EVENTS;
+    if (keepFrom <= 0) return;
+    const unflushed =
+      this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM outbox").one().seq ?? Number.POSITIVE_INFINITY;
+    const cut = Math.min(keepFrom, unflushed);
+    this.sql.exec("DELETE FROM events WHERE seq < ?", cut);
+    this.sql.exec("DELETE FROM messages WHERE seq < ?", cut);
+  }
+
+  /** A named counter kept with the room (e.g. how far offline members have been notified). */
+  counter(name: string): number {
+    return this.sql.exec<{ v: number }>("SELECT v FROM meta WHERE k = ?", name).toArray()[0]?.v ?? 0;
+  }
+
+  setCounter(name: string, value: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", name, value);
+  }
+
+  /** Records a user as having joined (for `total_user_count`); returns the distinct count. */
+  visit(userId: string): number {
+    this.sql.exec("INSERT OR IGNORE INTO visitors (user_id) VALUES (?)", userId);
+    return this.visitorCount();
+  }
+
+  visitorCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM visitors").one().n;
+  }
+
+  /** UserDOs registered for this room's events; `live` ones have a session subscribed (they count as present). */
+  attachedUsers(): { profile: Profile; live: boolean }[] {
+    return this.sql
+      .exec<{ id: string; name: string | null; avatar: string | null; live: number }>(
+        "SELECT user_id AS id, name, avatar, live FROM attached",
+      )
+      .toArray()
+      .map(({ live, ...profile }) => ({ profile, live: live === 1 }));
+  }
+
+  attach(profile: Profile, live: boolean): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO attached (user_id, name, avatar, live) VALUES (?, ?, ?, ?)",
+      profile.id,
+      profile.name,
+      profile.avatar,
+      live ? 1 : 0,
+    );
+  }
+
+  detach(userId: string): boolean {
+    return this.sql.exec("DELETE FROM attached WHERE user_id = ?", userId).rowsWritten > 0;
+  }
+
+  isAttached(userId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM attached WHERE user_id = ?", userId).toArray().length > 0;
+  }
+
+  setTyping(profile: Profile, expiresAt: number | null): boolean {
+    if (expiresAt === null) return this.sql.exec("DELETE FROM typing WHERE user_id = ?", profile.id).rowsWritten > 0;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO typing (user_id, expires_at, json) VALUES (?, ?, ?)",
+      profile.id,
+      expiresAt,
+      JSON.stringify(profile),
+    );
+    return true;
+  }
+
+  /** Removes and returns the typists whose indicator has expired. */
+  expireTyping(now: number): Profile[] {
+    const rows = this.sql
+      .exec<{ json: string }>("DELETE FROM typing WHERE expires_at <= ? RETURNING json", now)
+      .toArray();
+    return rows.map((r) => JSON.parse(r.json) as Profile);
+  }
+
+  nextTypingExpiry(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM typing").one().at;
+  }
+}

@@ -1,0 +1,213 @@
+import type { DialectName, SessionContext } from "../dialects/codec";
+import { codecFor } from "../dialects/registry";
+import { CloseCode } from "../domain/close-codes";
+import type { Command, CommandOutcome } from "../domain/commands";
+import type { ChatEvent, RoomEvent } from "../domain/events";
+import { eventVisibleTo, isDurable } from "../domain/events";
+import type { Profile } from "../domain/model";
+
+/** A socket's session, kept in its attachment so it survives hibernation. */
+export interface Session {
+  sid: string;
+  dialect: DialectName;
+  /** Null until authenticated (first-frame auth). */
+  user: Profile | null;
+  /** The room a room-scoped socket's URL names. */
+  room: string | null;
+  /** The dialect's own state. */
+  state: unknown;
+  /** Subscribed rooms → the last sequence number already sent to this socket when it subscribed. */
+  subs: Record<string, number>;
+  /** Peers whose online state this session watches (user-scoped sessions only). */
+  watches?: string[];
+  connectedAt: number;
+}
+
+/** The keepalive every dialect hosted here may use: a bare newline (STOMP's heart-beat), echoed without waking. */
+export const KEEPALIVE = "\n";
+/** Unauthenticated sockets must authenticate within this time. */
+export const AUTH_GRACE_MS = 15_000;
+
+export interface Executed {
+  outcome: CommandOutcome;
+  /** Events to send to this socket before the answer (a resumed subscription's backlog). */
+  before?: ChatEvent[];
+}
+
+export type Executor = (ws: WebSocket, session: Session, command: Command) => Promise<Executed>;
+
+/**
+ * The socket machinery both Durable Objects share: accepting with the Hibernation API, decoding through the
+ * session's codec, running commands one at a time per socket (so a client's frames keep their order), and
+ * encoding events. What a command does is the host object's business (`Executor`).
+ */
+export class SessionHost {
+  private readonly cache = new WeakMap<WebSocket, Session>();
+  private readonly queues = new WeakMap<WebSocket, Promise<void>>();
+  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly maxFrameBytes: number,
+    private readonly execute: Executor,
+  ) {
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE, KEEPALIVE));
+  }
+
+  accept(init: Omit<Session, "sid" | "state" | "subs" | "connectedAt">, protocol: string | null): Response {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const session: Session = {
+      ...init,
+      sid: crypto.randomUUID(),
+      state: null,
+      subs: {},
+      connectedAt: Date.now(),
+    };
+    session.state = codecFor(init.dialect).initialState(this.contextOf(session));
+    this.ctx.acceptWebSocket(server, init.user ? [`user:${init.user.id}`] : []);
+    this.save(server, session);
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
+    });
+  }
+
+  session(ws: WebSocket): Session | null {
+    let session = this.cache.get(ws);
+    if (!session) {
+      session = (ws.deserializeAttachment() as Session | null) ?? undefined;
+      if (session) this.cache.set(ws, session);
+    }
+    return session ?? null;
+  }
+
+  save(ws: WebSocket, session: Session): void {
+    this.cache.set(ws, session);
+    ws.serializeAttachment(session);
+  }
+
+  /** Every open socket with its session. */
+  *sessions(): Generator<[WebSocket, Session]> {
+    for (const ws of this.ctx.getWebSockets()) {
+      const session = this.session(ws);
+      if (session) yield [ws, session];
+    }
+  }
+
+  contextOf(session: Session): SessionContext {
+    return {
+      sessionId: session.sid,
+      user: session.user,
+      room: session.room,
+      maxFrameBytes: this.maxFrameBytes,
+      now: () => new Date(),
+    };
+  }
+
+  /** Handles one incoming frame, after every earlier frame of the same socket. */
+  onMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    this.lastFrameAt.set(ws, Date.now());
+    const prior = this.queues.get(ws) ?? Promise.resolve();
+    const next = prior.then(() => this.handle(ws, frame));
+    this.queues.set(ws, next);
+    return next;
+  }
+
+  private async handle(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    const session = this.session(ws);
+    if (!session) return;
+    const codec = codecFor(session.dialect);
+    try {
+      const decoded = codec.decode(session.state, frame, this.contextOf(session));
+      session.state = decoded.state;
+      this.send(ws, decoded.replies);
+      if (decoded.close) return this.close(ws, session, decoded.close.code, decoded.close.reason);
+      for (const { command, tag } of decoded.commands) {
+        const { outcome, before } = await this.run(ws, session, command);
+        if (before?.length) this.send(ws, before.flatMap((e) => codec.encodeEvent(session.state, e, this.contextOf(session))));
+        const answer = codec.encodeOutcome(session.state, tag, command, outcome, this.contextOf(session));
+        session.state = answer.state;
+        this.send(ws, answer.frames);
+        if (answer.close) return this.close(ws, session, answer.close.code, answer.close.reason);
+      }
+      this.save(ws, session);
+    } catch (error) {
+      console.error("session frame failed", session.dialect, error);
+      this.close(ws, session, CloseCode.ServerError, "internal error");
+    }
+  }
+
+  private async run(ws: WebSocket, session: Session, command: Command): Promise<Executed> {
+    try {
+      return await this.execute(ws, session, command);
+    } catch (error) {
+      console.error("command failed", command.kind, error);
+      return { outcome: { ok: false, error: { code: "internal", message: "internal error" } } };
+    }
+  }
+
+  send(ws: WebSocket, frames: string[]): void {
+    if (frames.length === 0) return;
+    const session = this.session(ws);
+    if (!session) return;
+    try {
+      ws.send(frames.length === 1 ? (frames[0] as string) : codecFor(session.dialect).batch(frames));
+    } catch {
+      // The peer is gone; its close handler cleans up.
+    }
+  }
+
+  close(ws: WebSocket, session: Session, code: number, reason: string): void {
+    this.save(ws, session);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /**
+   * Sends room events to every socket that should see them: `wants` says whether a session follows the room,
+   * and durable events already covered by a session's resume backlog (seq at or below its seam) are skipped.
+   */
+  fanOut(events: RoomEvent[], wants: (session: Session, room: string) => boolean): void {
+    if (events.length === 0) return;
+    for (const [ws, session] of this.sessions()) {
+      const user = session.user;
+      if (!user) continue;
+      const codec = codecFor(session.dialect);
+      const ctx = this.contextOf(session);
+      const frames: string[] = [];
+      for (const event of events) {
+        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) continue;
+        if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) continue;
+        frames.push(...codec.encodeEvent(session.state, event, ctx));
+      }
+      this.send(ws, frames);
+    }
+  }
+
+  /** Closes sockets that never authenticated in time or went silent; returns when the next check is due. */
+  sweep(now: number): number | null {
+    let next: number | null = null;
+    for (const [ws, session] of this.sessions()) {
+      const lastBeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const lastActive = Math.max(lastBeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
+      const idleLimit = codecFor(session.dialect).idleLimitMs(session.state);
+      let due: number | null;
+      if (!session.user) {
+        due = session.connectedAt + AUTH_GRACE_MS;
+        if (now >= due) this.close(ws, session, CloseCode.NoAuthToken, "authentication timed out");
+      } else if (idleLimit !== null) {
+        due = lastActive + idleLimit;
+        if (now >= due) this.close(ws, session, CloseCode.Afk, "no keepalive");
+      } else {
+        due = null;
+      }
+      if (due !== null && due > now) next = next === null ? due : Math.min(next, due);
+    }
+    return next;
+  }
+}

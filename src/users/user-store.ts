@@ -1,0 +1,102 @@
+import type { Message, Profile } from "../domain/model";
+
+/**
+ * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
+ * delivering to this object, and unread messages per room (for inbox updates).
+ */
+export class UserStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS profile (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, last_seen TEXT);
+      CREATE TABLE IF NOT EXISTS watchers (user_id TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS watching (user_id TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS attached (room TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS unread (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
+      CREATE TABLE IF NOT EXISTS last_message (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, json TEXT NOT NULL);
+    `);
+  }
+
+  profile(): Profile | null {
+    const row = this.sql.exec<{ json: string }>("SELECT json FROM profile").toArray()[0];
+    return row ? (JSON.parse(row.json) as Profile) : null;
+  }
+
+  saveProfile(profile: Profile): void {
+    this.sql.exec(
+      "INSERT INTO profile (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+      JSON.stringify(profile),
+    );
+  }
+
+  lastSeen(): string | null {
+    return this.sql.exec<{ last_seen: string | null }>("SELECT last_seen FROM profile").toArray()[0]?.last_seen ?? null;
+  }
+
+  setLastSeen(at: string | null): void {
+    this.sql.exec("UPDATE profile SET last_seen = ?", at);
+  }
+
+  watchers(): string[] {
+    return this.column("SELECT user_id AS v FROM watchers");
+  }
+
+  addWatcher(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO watchers (user_id) VALUES (?)", userId);
+  }
+
+  removeWatcher(userId: string): void {
+    this.sql.exec("DELETE FROM watchers WHERE user_id = ?", userId);
+  }
+
+  watching(): string[] {
+    return this.column("SELECT user_id AS v FROM watching");
+  }
+
+  startWatching(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO watching (user_id) VALUES (?)", userId);
+  }
+
+  stopWatching(userId: string): void {
+    this.sql.exec("DELETE FROM watching WHERE user_id = ?", userId);
+  }
+
+  attachedRooms(): string[] {
+    return this.column("SELECT room AS v FROM attached");
+  }
+
+  markAttached(room: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO attached (room) VALUES (?)", room);
+  }
+
+  clearAttached(): void {
+    this.sql.exec("DELETE FROM attached");
+  }
+
+  addUnread(room: string, message: Message): void {
+    this.sql.exec("INSERT OR IGNORE INTO unread (room, seq) VALUES (?, ?)", room, message.seq);
+    this.sql.exec(
+      `INSERT INTO last_message (room, seq, json) VALUES (?, ?, ?)
+       ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, json = excluded.json WHERE excluded.seq > last_message.seq`,
+      room,
+      message.seq,
+      JSON.stringify(message),
+    );
+  }
+
+  readUpTo(room: string, seq: number): void {
+    this.sql.exec("DELETE FROM unread WHERE room = ? AND seq <= ?", room, seq);
+  }
+
+  inbox(room: string): { unread: number; last_message: Message | null } {
+    const unread = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room).one().n;
+    const last = this.sql.exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room).toArray()[0];
+    return { unread, last_message: last ? (JSON.parse(last.json) as Message) : null };
+  }
+
+  private column(query: string): string[] {
+    return this.sql
+      .exec<{ v: string }>(query)
+      .toArray()
+      .map((r) => r.v);
+  }
+}
