@@ -1,21 +1,7 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { makeRoom, profile } from "../helpers/rooms";
 import { ofType, openSocket } from "../helpers/sockets";
 import { tokenFor } from "../helpers/tokens";
-
-const profile = (id: string) => ({ id, name: `User ${id}`, avatar: null });
-
-async function makeRoom(key: string, owner: string, members: string[] = []) {
-  const stub = env.ROOMS.get(env.ROOMS.idFromName(key));
-  const created = await stub.create({
-    key,
-    kind: "group",
-    creator: profile(owner),
-    members: members.map((m) => ({ profile: profile(m), role: "member" as const })),
-  });
-  expect(created.ok).toBe(true);
-  return stub;
-}
 
 describe("room-scoped native socket", () => {
   it("subscribes, sends with ack, and fans out in order", async () => {
