@@ -57,6 +57,9 @@ export interface Codec<State, Tag = unknown> {
    * null when the dialect has no client keepalive and only a TCP close ends it.
    */
   idleLimitMs(state: State): number | null;
-  /** Several frames as one WebSocket message, for batched fan-out. */
-  batch(frames: string[]): string;
+  /**
+   * The WebSocket messages that carry several frames, for batched fan-out: one message where the dialect can
+   * frame several (native batch frame, concatenated STOMP frames), else one message per frame.
+   */
+  batch(frames: string[]): string[];
 }

@@ -38,7 +38,15 @@ export type UserEvent =
 
 export type ChatEvent = RoomEvent | UserEvent;
 
-export const isDurable = (e: ChatEvent): e is DurableEvent => "seq" in e;
+const DURABLE_TYPES: ReadonlySet<string> = new Set<DurableEvent["type"]>([
+  "message",
+  "member_joined",
+  "member_left",
+  "room_updated",
+  "room_deleted",
+]);
+
+export const isDurable = (e: ChatEvent): e is DurableEvent => DURABLE_TYPES.has(e.type);
 
 /** The user a room event is restricted to, beyond its sender, or null when every participant may see it. */
 export function eventVisibleTo(event: RoomEvent, userId: string): boolean {

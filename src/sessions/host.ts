@@ -153,7 +153,7 @@ export class SessionHost {
     const session = this.session(ws);
     if (!session) return;
     try {
-      ws.send(frames.length === 1 ? (frames[0] as string) : codecFor(session.dialect).batch(frames));
+      for (const message of frames.length === 1 ? frames : codecFor(session.dialect).batch(frames)) ws.send(message);
     } catch {
       // The peer is gone; its close handler cleans up.
     }

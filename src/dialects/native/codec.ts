@@ -174,5 +174,5 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
   },
   encodeEvent: (_state, event: ChatEvent) => [JSON.stringify(event)],
   idleLimitMs: () => NATIVE_IDLE_LIMIT_MS,
-  batch: (frames) => (frames.length === 1 ? (frames[0] ?? "") : `{"type":"batch","events":[${frames.join(",")}]}`),
+  batch: (frames) => (frames.length <= 1 ? frames : [`{"type":"batch","events":[${frames.join(",")}]}`]),
 };
