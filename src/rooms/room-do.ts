@@ -145,6 +145,7 @@ export class RoomDO extends DurableObject<Env> {
       this.store.saveRoom(room);
       for (const m of initial.values()) this.store.putMember(m.profile, m.role, now);
     });
+    await this.notifyJoined(room, [...initial.keys()]);
     return ok({ room, created: true });
   }
 

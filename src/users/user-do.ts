@@ -234,20 +234,13 @@ export class UserDO extends DurableObject<Env> {
         if (was && !elsewhere) await this.room(command.room).detachUser(user.id, true);
         return { outcome: ok({ kind: "unsubscribed", room: command.room }) };
       }
-      case "send":
-        return { outcome: sent(command.room, await this.room(command.room).post(user, command.draft)) };
-      case "send_direct":
-        return { outcome: await this.sendDirect(user, command.to, command.draft) };
-      case "typing": {
-        const done = await this.room(command.room).setTyping(user, command.typing);
-        return { outcome: done.ok ? ok({ kind: "typing" }) : done };
-      }
-      case "read": {
-        const read = await this.room(command.room).markRead(user.id, command.seq);
-        return { outcome: read.ok ? ok({ kind: "read", room: command.room, seq: read.value.seq }) : read };
-      }
       case "watch":
         return { outcome: await this.watch(ws, session, user, command.user) };
+      case "send":
+      case "send_direct":
+      case "typing":
+      case "read":
+        return { outcome: await this.perform(user, command) };
       case "unwatch": {
         const watches = watchesOf(session).filter((peer) => peer !== command.user);
         setWatches(session, watches);
@@ -256,6 +249,27 @@ export class UserDO extends DurableObject<Env> {
           await this.unwatchPeer(user.id, command.user);
         }
         return { outcome: ok({ kind: "unwatched", user: command.user }) };
+      }
+    }
+  }
+
+  /** Commands that need no session: from a socket, or from a dialect's HTTP endpoints. */
+  async perform(
+    user: Profile,
+    command: Extract<Command, { kind: "send" | "send_direct" | "typing" | "read" }>,
+  ): Promise<CommandOutcome> {
+    switch (command.kind) {
+      case "send":
+        return sent(command.room, await this.room(command.room).post(user, command.draft));
+      case "send_direct":
+        return this.sendDirect(user, command.to, command.draft);
+      case "typing": {
+        const done = await this.room(command.room).setTyping(user, command.typing);
+        return done.ok ? ok({ kind: "typing" }) : done;
+      }
+      case "read": {
+        const read = await this.room(command.room).markRead(user.id, command.seq);
+        return read.ok ? ok({ kind: "read", room: command.room, seq: read.value.seq }) : read;
       }
     }
   }

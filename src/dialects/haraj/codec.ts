@@ -226,6 +226,7 @@ function packetOf(state: HarajState, event: ChatEvent, me: string): HarajPacket 
  */
 export const harajCodec: Codec<HarajState, HarajTag> = {
   name: "haraj",
+  streamsAllRooms: true,
   initialState: () => ({ listening: [], sends: 0 }),
   decode(state, raw, ctx) {
     if (byteLength(raw) > ctx.maxFrameBytes) return refuse(state, null, BAD_REQUEST, ctx);

@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
+import type { SessionContext } from "../dialects/codec";
+import { harajCodec } from "../dialects/haraj/codec";
+import { harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
+import type { Command, CommandOutcome } from "../domain/commands";
+import { type Env, limitsOf } from "../env";
+
+/**
+ * Haraj clients send through HTTP (the seed's socket only streams). Each endpoint takes the body of the socket
+ * command of the same name, runs it through the Haraj codec and the user's object exactly as the socket does,
+ * and answers with the reply packet the socket would send, its `status` as the HTTP status.
+ */
+export const harajRoutes = new Hono<{ Bindings: Env }>();
+
+const ENDPOINTS = {
+  "/chat/messages": "send",
+  "/chat/reads": "read",
+  "/chat/typing": "typing",
+  "/chat/stop_typing": "stop_typing",
+} as const;
+
+type SessionlessCommand = Extract<Command, { kind: "send" | "send_direct" | "typing" | "read" }>;
+
+for (const [path, verb] of Object.entries(ENDPOINTS)) {
+  harajRoutes.post(path, async (c) => {
+    const now = () => new Date();
+    const token = tokenFromRequest(c.req.raw);
+    const identity = token ? await verifyChatToken(c.env, token) : null;
+    if (!identity?.ok) return packetResponse(harajReply(null, INVALID_ACCESS_TOKEN, now()));
+    const user = identity.value.user;
+    const ctx: SessionContext = {
+      sessionId: `http:${crypto.randomUUID()}`,
+      user,
+      room: null,
+      maxFrameBytes: limitsOf(c.env).maxFrameBytes,
+      now,
+    };
+    const body = await c.req.json().catch(() => null);
+    const frame = JSON.stringify({ [verb]: { id: "http", ...(typeof body === "object" && body ? body : {}) } });
+    const decoded = harajCodec.decode(harajCodec.initialState(ctx), frame, ctx);
+    const tagged = decoded.commands[0];
+    if (!tagged) return packetResponse(decoded.replies[0]);
+    const stub = c.env.USERS.get(c.env.USERS.idFromName(user.id));
+    const outcome: CommandOutcome = await stub.perform(user, tagged.command as SessionlessCommand);
+    const answer = harajCodec.encodeOutcome(decoded.state, tagged.tag, tagged.command, outcome, ctx);
+    return packetResponse(answer.frames[0]);
+  });
+}
+
+function packetResponse(packet: string | undefined): Response {
+  const status = packet ? ((JSON.parse(packet) as { status?: number }).status ?? 500) : 500;
+  return new Response(packet ?? '{"status":500,"err":"ERR_SERVER_INTERNAL_ERROR"}', {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
