@@ -781,7 +781,7 @@ export class RoomDO extends DurableObject<Env> {
         ),
       }))
       .filter((c) => c.messages.length > 0)
-      .map((c) => this.env.USERS.get(this.env.USERS.idFromName(c.id)).offlineMessages(room, c.messages));
+      .map((c) => this.env.USERS.get(this.env.USERS.idFromName(c.id)).offlineMessages(c.id, room, c.messages));
     const results = await Promise.allSettled(calls);
     for (const r of results) if (r.status === "rejected") console.error("offline notify failed", room.key, r.reason);
     this.store.setCounter(OFFLINE_CURSOR, last);

@@ -18,3 +18,19 @@ export async function roomExists(db: D1Database, key: string): Promise<boolean> 
 export async function loadProfile(db: D1Database, userId: string): Promise<Profile | null> {
   return db.prepare("SELECT id, name, avatar FROM users WHERE id = ?").bind(userId).first<Profile>();
 }
+
+/** The user's push switch and their mute of one room, if named (defaults: push on, not muted). */
+export async function pushPreferences(
+  db: D1Database,
+  userId: string,
+  roomNumber: number | null,
+): Promise<{ push_enabled: boolean; muted: boolean }> {
+  const row = await db
+    .prepare(
+      `SELECT (SELECT push_enabled FROM users WHERE id = ?1) AS push_enabled,
+              (SELECT muted FROM memberships WHERE room_id = ?2 AND user_id = ?1) AS muted`,
+    )
+    .bind(userId, roomNumber)
+    .first<{ push_enabled: number | null; muted: number | null }>();
+  return { push_enabled: (row?.push_enabled ?? 1) === 1, muted: (row?.muted ?? 0) === 1 };
+}

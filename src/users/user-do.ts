@@ -11,7 +11,10 @@ import type { Ack, Message, MessageDraft, Profile, Room } from "../domain/model"
 import { canWatchPresence } from "../domain/permissions";
 import { type Env, limitsOf } from "../env";
 import { type Executed, type Session, SessionHost } from "../sessions/host";
-import { loadProfile, roomKeysOf, roomExists } from "../storage/user-rows";
+import { mentions } from "../domain/mentions";
+import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
+import { messagePushJob, type PushJob } from "../push/jobs";
+import { loadProfile, pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
 
 /** How a socket reached this user's object: chosen by the Worker, which authenticated it when it could. */
@@ -66,7 +69,9 @@ export class UserDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const next = this.sockets.sweep(Date.now());
+    const now = Date.now();
+    await this.releasePushes(now);
+    const next = this.sockets.sweep(now);
     if (next !== null) await this.wakeAt(next);
   }
 
@@ -182,16 +187,61 @@ export class UserDO extends DurableObject<Env> {
     if (user && this.liveSockets().length > 0) await this.attach(user, room);
   }
 
-  /** Messages for this user while no path of theirs was attached to the room: unread counts and push. */
-  async offlineMessages(room: Room, messages: Message[]): Promise<void> {
+  /**
+   * Messages for this user while no path of theirs was attached to the room: unread counts, and the push
+   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected).
+   */
+  async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
     this.countUnread(
       room.key,
       messages.map((message) => ({ type: "message", room: room.key, seq: message.seq, message })),
+      userId,
+    );
+    const prefs = await pushPreferences(this.env.DB, userId, room.number);
+    const recipient: Recipient = { user_id: userId, online: this.liveSockets().length > 0, push_enabled: prefs.push_enabled };
+    let state = this.store.pushState();
+    const jobs: PushJob[] = [];
+    let wakeAt: number | null = null;
+    for (const message of messages) {
+      const incoming = {
+        room: room.key,
+        room_kind: room.kind,
+        room_muted: prefs.muted,
+        mentioned: mentions(message, userId),
+        message,
+      };
+      const decision = decideMessagePush(state, recipient, incoming, Date.now());
+      state = decision.state;
+      wakeAt = decision.wake_at;
+      if (decision.push) jobs.push(messagePushJob(userId, decision.push));
+    }
+    await this.enqueuePushes(userId, state, jobs, wakeAt);
+  }
+
+  /** Enqueues push jobs, then keeps the decision state; a failed enqueue is retried by the caller's next call. */
+  private async enqueuePushes(userId: string, state: PushState, jobs: PushJob[], wakeAt: number | null): Promise<void> {
+    if (jobs.length > 0) await this.env.PUSH_QUEUE.sendBatch(jobs.map((body) => ({ body })));
+    this.store.savePushState(state);
+    this.store.setOwner(userId);
+    if (wakeAt !== null) await this.wakeAt(wakeAt);
+  }
+
+  /** Collapse windows that closed with messages held: one push per room carrying the count. */
+  private async releasePushes(now: number): Promise<void> {
+    const userId = this.store.owner();
+    if (!userId) return;
+    const prefs = await pushPreferences(this.env.DB, userId, null);
+    const recipient: Recipient = { user_id: userId, online: this.liveSockets().length > 0, push_enabled: prefs.push_enabled };
+    const released = releaseHeldPushes(this.store.pushState(), recipient, now);
+    await this.enqueuePushes(
+      userId,
+      released.state,
+      released.pushes.map((intent) => messagePushJob(userId, intent)),
+      released.wake_at,
     );
   }
 
-  private countUnread(room: string, events: RoomEvent[]): void {
-    const me = this.store.profile()?.id;
+  private countUnread(room: string, events: RoomEvent[], me = this.store.profile()?.id): void {
     for (const event of events) {
       if (event.type === "message" && event.message.sender.id !== me) this.store.addUnread(room, event.message);
       if (event.type === "read" && event.user_id === me) this.store.readUpTo(room, event.seq);

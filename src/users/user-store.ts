@@ -1,4 +1,5 @@
 import type { Message, Profile } from "../domain/model";
+import { emptyPushState, type PushState } from "../push/decision";
 
 /**
  * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
@@ -13,6 +14,8 @@ export class UserStore {
       CREATE TABLE IF NOT EXISTS attached (room TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS unread (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
       CREATE TABLE IF NOT EXISTS last_message (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
     `);
   }
 
@@ -91,6 +94,24 @@ export class UserStore {
     const unread = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room).one().n;
     const last = this.sql.exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room).toArray()[0];
     return { unread, last_message: last ? (JSON.parse(last.json) as Message) : null };
+  }
+
+  /** The user this object belongs to, once a caller named it (an object cannot read back the name it was addressed by). */
+  owner(): string | null {
+    return this.sql.exec<{ user_id: string }>("SELECT user_id FROM owner").toArray()[0]?.user_id ?? null;
+  }
+
+  setOwner(userId: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO owner (id, user_id) VALUES (1, ?)", userId);
+  }
+
+  pushState(): PushState {
+    const row = this.sql.exec<{ json: string }>("SELECT json FROM push_state").toArray()[0];
+    return row ? (JSON.parse(row.json) as PushState) : emptyPushState();
+  }
+
+  savePushState(state: PushState): void {
+    this.sql.exec("INSERT OR REPLACE INTO push_state (id, json) VALUES (1, ?)", JSON.stringify(state));
   }
 
   private column(query: string): string[] {
