@@ -7,7 +7,8 @@ import type { Ack, MessageDraft, Profile } from "./model";
  */
 export type Command =
   /** First-frame authentication (STOMP CONNECT, Haraj `auth`, native `auth`). */
-  | { kind: "auth"; token: string; expectUserId?: string; appId?: string }
+  /** `name` is the dialect's display name, used when the token carries none. */
+  | { kind: "auth"; token: string; expectUserId?: string; appId?: string; name?: string }
   | { kind: "subscribe"; room: string; since: number | null }
   | { kind: "unsubscribe"; room: string }
   | { kind: "send"; room: string; draft: MessageDraft }

@@ -586,7 +586,8 @@ export class RoomDO extends DurableObject<Env> {
     if (session.user) return fail("bad_request", "already authenticated");
     const identity = await verifyChatToken(this.env, command.token);
     if (!identity.ok) return identity;
-    const user = identity.value.user;
+    const token = identity.value.user;
+    const user = token.name === null && command.name ? { ...token, name: command.name } : token;
     if (command.expectUserId !== undefined && command.expectUserId !== user.id) {
       return fail("invalid_token", "userid does not match the token");
     }

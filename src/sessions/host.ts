@@ -122,8 +122,8 @@ export class SessionHost {
     try {
       const decoded = codec.decode(session.state, frame, this.contextOf(session));
       session.state = decoded.state;
-      this.send(ws, decoded.replies);
-      if (decoded.close) return this.close(ws, session, decoded.close.code, decoded.close.reason);
+      // A closing decode (e.g. STOMP SEND then DISCONNECT in one message) still runs what came before the close.
+      if (!decoded.close) this.send(ws, decoded.replies);
       for (const { command, tag } of decoded.commands) {
         const { outcome, before } = await this.run(ws, session, command);
         if (before?.length) this.send(ws, before.flatMap((e) => codec.encodeEvent(session.state, e, this.contextOf(session))));
@@ -131,6 +131,10 @@ export class SessionHost {
         session.state = answer.state;
         this.send(ws, answer.frames);
         if (answer.close) return this.close(ws, session, answer.close.code, answer.close.reason);
+      }
+      if (decoded.close) {
+        this.send(ws, decoded.replies);
+        return this.close(ws, session, decoded.close.code, decoded.close.reason);
       }
       this.save(ws, session);
     } catch (error) {
