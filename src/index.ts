@@ -1,11 +1,10 @@
-import { Hono } from "hono";
 import type { Env } from "./env";
+import { createApp } from "./http/app";
 
 export { RoomDO } from "./rooms/room-do";
 export { UserDO } from "./users/user-do";
 
-const app = new Hono<{ Bindings: Env }>();
-app.get("/health", (c) => c.json({ ok: true }));
+const app = createApp();
 
 export default {
   fetch: app.fetch,

@@ -27,7 +27,10 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ChatError 
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 
 export function fail(code: ErrorCode, message: string, retryAfter?: number): { ok: false; error: ChatError } {
-  return { ok: false, error: retryAfter === undefined ? { code, message } : { code, message, retry_after: retryAfter } };
+  return {
+    ok: false,
+    error: retryAfter === undefined ? { code, message } : { code, message, retry_after: retryAfter },
+  };
 }
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {

@@ -76,4 +76,3 @@ export interface Ack {
   /** True when this temp id had been stored before: the first result is returned and nothing is sent again. */
   duplicate: boolean;
 }
-

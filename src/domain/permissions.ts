@@ -32,7 +32,12 @@ export const canDeleteRoom = isOwner;
  * Adding, removing or re-roling another member. Admins manage plain members; only owners grant or take away
  * admin or owner. Direct rooms have a fixed pair of members.
  */
-export function canManageMember(room: Room, actor: Standing, targetRole: Role | null, newRole: Role | null): boolean {
+export function canManageMember(
+  room: Room,
+  actor: Standing,
+  targetRole: Role | null,
+  newRole: Role | null,
+): boolean {
   if (room.kind === "direct") return false;
   if (!isManager(actor)) return false;
   if (isOwner(actor)) return true;
@@ -41,4 +46,5 @@ export function canManageMember(room: Room, actor: Standing, targetRole: Role | 
 }
 
 /** Watching a peer's online state is allowed only between the two users of a direct room (seed 001). */
-export const canWatchPresence = (sharesDirectRoom: boolean, self: boolean): boolean => sharesDirectRoom && !self;
+export const canWatchPresence = (sharesDirectRoom: boolean, self: boolean): boolean =>
+  sharesDirectRoom && !self;

@@ -11,7 +11,12 @@ export interface RateDecision {
   retryAfter: number;
 }
 
-export function takeToken(bucket: Bucket | undefined, now: number, perSecond: number, burst: number): RateDecision {
+export function takeToken(
+  bucket: Bucket | undefined,
+  now: number,
+  perSecond: number,
+  burst: number,
+): RateDecision {
   const prior = bucket ?? { tokens: burst, at: now };
   const refilled = Math.min(burst, prior.tokens + ((now - prior.at) / 1000) * perSecond);
   if (refilled >= 1) return { allowed: true, bucket: { tokens: refilled - 1, at: now }, retryAfter: 0 };

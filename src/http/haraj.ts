@@ -37,7 +37,9 @@ for (const [path, verb] of Object.entries(ENDPOINTS)) {
       now,
     };
     const body = await c.req.json().catch(() => null);
-    const frame = JSON.stringify({ [verb]: { id: "http", ...(typeof body === "object" && body ? body : {}) } });
+    const frame = JSON.stringify({
+      [verb]: { id: "http", ...(typeof body === "object" && body ? body : {}) },
+    });
     const decoded = harajCodec.decode(harajCodec.initialState(ctx), frame, ctx);
     const tagged = decoded.commands[0];
     if (!tagged) return packetResponse(decoded.replies[0]);

@@ -40,7 +40,11 @@ function offeredProtocols(request: Request): string[] {
 function chooseProtocol(dialect: DialectName, offered: string[]): string | null | false {
   if (offered.length === 0) return null;
   const chosen =
-    dialect === "stomp" ? chooseStompSubprotocol(offered) : offered.includes(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : null;
+    dialect === "stomp"
+      ? chooseStompSubprotocol(offered)
+      : offered.includes(NATIVE_SUBPROTOCOL)
+        ? NATIVE_SUBPROTOCOL
+        : null;
   return chosen ?? (dialect === "native" ? false : null);
 }
 
@@ -58,7 +62,9 @@ async function urlIdentity(c: Ctx): Promise<Profile | null | Response> {
   const token = tokenFromRequest(c.req.raw);
   if (!token) return null;
   const identity = await verifyChatToken(c.env, token);
-  return identity.ok ? identity.value.user : closeAtOnce(CloseCode.InvalidToken, identity.error.message.slice(0, 100));
+  return identity.ok
+    ? identity.value.user
+    : closeAtOnce(CloseCode.InvalidToken, identity.error.message.slice(0, 100));
 }
 
 function upgradeRequest(c: Ctx, init: RoomSocketInit): Request {
@@ -72,7 +78,8 @@ async function roomSocket(c: Ctx, dialect: DialectName): Promise<Response> {
     return errorJson(c, 426, "bad_request", "expected a WebSocket upgrade");
   }
   const protocol = chooseProtocol(dialect, offeredProtocols(c.req.raw));
-  if (protocol === false) return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
+  if (protocol === false)
+    return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
   const id = c.req.param("id") ?? "";
   const key = /^\d+$/.test(id) ? await roomKeyOfNumber(c.env.DB, Number(id)) : id;
   if (!key) return errorJson(c, 404, "not_found", "room not found");
@@ -87,7 +94,8 @@ async function userSocket(c: Ctx, dialect: DialectName): Promise<Response> {
     return errorJson(c, 426, "bad_request", "expected a WebSocket upgrade");
   }
   const protocol = chooseProtocol(dialect, offeredProtocols(c.req.raw));
-  if (protocol === false) return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
+  if (protocol === false)
+    return errorJson(c, 400, "bad_request", `offer the ${NATIVE_SUBPROTOCOL} subprotocol`);
   const user = await urlIdentity(c);
   if (user instanceof Response) return user;
   if (user) {
@@ -128,9 +136,8 @@ function gateFirstFrame(c: Ctx, dialect: DialectName, protocol: string | null): 
     const state = codec.initialState(ctx);
     const decoded = codec.decode(state, first, ctx);
     const auth = decoded.commands.find((t) => t.command.kind === "auth");
-    if (!auth || auth.command.kind !== "auth") {
+    if (auth?.command.kind !== "auth") {
       refuse(decoded.replies, decoded.close ?? { code: CloseCode.NoAuthToken, reason: "authenticate first" });
-      if (!decoded.close) server.close(CloseCode.NoAuthToken, "authenticate first");
       return;
     }
     const identity = await verifyChatToken(c.env, auth.command.token);

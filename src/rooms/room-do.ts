@@ -2,9 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import { verifyChatToken } from "../auth/jwt";
 import type { DialectName } from "../dialects/codec";
 import type { Command } from "../domain/commands";
+import { fail, type Outcome, ok } from "../domain/errors";
 import type { DurableEvent, RoomEvent } from "../domain/events";
 import { eventVisibleTo, isDurable } from "../domain/events";
-import { fail, ok, type Outcome } from "../domain/errors";
 import { newMessageId } from "../domain/ids";
 import type { Ack, Member, Message, MessageDraft, Profile, Role, Room, RoomKind } from "../domain/model";
 import {
@@ -12,7 +12,6 @@ import {
   canManageMember,
   canParticipate,
   canUpdateRoom,
-  isOwner,
   type Standing,
   standingOf,
 } from "../domain/permissions";
@@ -136,8 +135,15 @@ export class RoomDO extends DurableObject<Env> {
     };
     const initial = new Map<string, { profile: Profile; role: Role }>();
     for (const m of init.members) initial.set(m.profile.id, m);
-    initial.set(init.creator.id, { profile: init.creator, role: init.kind === "direct" ? "member" : "owner" });
-    const members = [...initial.values()].map((m) => ({ user_id: m.profile.id, role: m.role, joined_at: now }));
+    initial.set(init.creator.id, {
+      profile: init.creator,
+      role: init.kind === "direct" ? "member" : "owner",
+    });
+    const members = [...initial.values()].map((m) => ({
+      user_id: m.profile.id,
+      role: m.role,
+      joined_at: now,
+    }));
     const number = await insertRoomRow(this.env.DB, base, members);
     if (number === null) return fail("conflict", "a room with this key exists");
     const room: Room = { ...base, number };
@@ -176,7 +182,8 @@ export class RoomDO extends DurableObject<Env> {
     if (!room) return notFound();
     const standing = this.standing(room, actor);
     if (!canParticipate(standing)) return forbidden();
-    if (room.kind === "direct" || !canUpdateRoom(standing)) return forbidden("only owners and admins change a room");
+    if (room.kind === "direct" || !canUpdateRoom(standing))
+      return forbidden("only owners and admins change a room");
     const updated: Room = {
       ...room,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -202,9 +209,10 @@ export class RoomDO extends DurableObject<Env> {
     const event: DurableEvent = { type: "room_deleted", room: room.key, seq: this.store.head() + 1 };
     this.publish(event);
     this.flushFanOut();
-    for (const [ws, session] of this.sockets.sessions()) this.sockets.close(ws, session, 4004, "room deleted");
+    for (const [ws, session] of this.sockets.sessions())
+      this.sockets.close(ws, session, 4004, "room deleted");
+    this.ctx.storage.transactionSync(() => this.store.wipe());
     await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
     return ok(null);
   }
 
@@ -214,7 +222,9 @@ export class RoomDO extends DurableObject<Env> {
     const standing = this.standing(room, actor);
     for (const m of members) {
       if (!canManageMember(room, standing, this.store.roleOf(m.profile.id), m.role)) {
-        return forbidden(room.kind === "direct" ? "direct rooms have fixed members" : "not allowed to add this member");
+        return forbidden(
+          room.kind === "direct" ? "direct rooms have fixed members" : "not allowed to add this member",
+        );
       }
     }
     const now = new Date().toISOString();
@@ -240,7 +250,10 @@ export class RoomDO extends DurableObject<Env> {
       return { added, events };
     });
     for (const e of events) this.publish(e);
-    await this.notifyJoined(room, events.map((e) => e.member.user_id));
+    await this.notifyJoined(
+      room,
+      events.map((e) => e.member.user_id),
+    );
     return ok(added);
   }
 
@@ -249,11 +262,13 @@ export class RoomDO extends DurableObject<Env> {
     if (!room) return notFound();
     const current = this.store.roleOf(userId);
     if (!current) return fail("not_found", "not a member");
-    if (!canManageMember(room, this.standing(room, actor), current, role)) return forbidden("not allowed to change this role");
+    if (!canManageMember(room, this.standing(room, actor), current, role))
+      return forbidden("not allowed to change this role");
     if (current === "owner" && role !== "owner" && this.store.ownerCount() === 1) {
       return fail("conflict", "a room keeps at least one owner");
     }
-    const joinedAt = this.store.members().find((m) => m.user_id === userId)?.joined_at ?? new Date().toISOString();
+    const joinedAt =
+      this.store.members().find((m) => m.user_id === userId)?.joined_at ?? new Date().toISOString();
     await upsertMembershipRows(this.env.DB, room.key, [{ user_id: userId, role, joined_at: joinedAt }]);
     const member = this.store.putMember({ id: userId, name: null, avatar: null }, role, joinedAt);
     return ok(member);
@@ -283,7 +298,8 @@ export class RoomDO extends DurableObject<Env> {
     if (!room) return notFound();
     if (actor === userId) return fail("bad_request", "cannot ban yourself");
     const current = this.store.roleOf(userId);
-    if (!canManageMember(room, this.standing(room, actor), current, null)) return forbidden("not allowed to ban");
+    if (!canManageMember(room, this.standing(room, actor), current, null))
+      return forbidden("not allowed to ban");
     this.store.setBanned(userId, true, new Date().toISOString());
     await this.expel(room, userId, "banned");
     return ok(null);
@@ -292,7 +308,8 @@ export class RoomDO extends DurableObject<Env> {
   async unban(actor: string, userId: string): Promise<Outcome<null>> {
     const room = this.store.room();
     if (!room) return notFound();
-    if (!canManageMember(room, this.standing(room, actor), null, null)) return forbidden("not allowed to unban");
+    if (!canManageMember(room, this.standing(room, actor), null, null))
+      return forbidden("not allowed to unban");
     this.store.setBanned(userId, false, new Date().toISOString());
     return ok(null);
   }
@@ -303,7 +320,13 @@ export class RoomDO extends DurableObject<Env> {
       await deleteMembershipRow(this.env.DB, room.number, userId);
       const event = this.ctx.storage.transactionSync(() => {
         this.store.deleteMember(userId);
-        return this.store.appendEvent((seq) => ({ type: "member_left", room: room.key, seq, user_id: userId, reason }));
+        return this.store.appendEvent((seq) => ({
+          type: "member_left",
+          room: room.key,
+          seq,
+          user_id: userId,
+          reason,
+        }));
       });
       this.publish(event);
     }
@@ -337,7 +360,8 @@ export class RoomDO extends DurableObject<Env> {
     const parsed = draftSchema.safeParse(draft);
     if (!parsed.success) return fail("bad_request", firstIssue(parsed.error));
     const refusal = checkDraftLimits(parsed.data, this.limits.maxMessageChars);
-    if (refusal) return fail(refusal.startsWith("text is longer") ? "payload_too_large" : "bad_request", refusal);
+    if (refusal)
+      return fail(refusal.startsWith("text is longer") ? "payload_too_large" : "bad_request", refusal);
     const earlier = this.store.findByTempId(sender.id, draft.temp_id);
     if (earlier) return ok({ temp_id: draft.temp_id, ...earlier, duplicate: true });
     const to = parsed.data.to ?? null;
@@ -345,7 +369,12 @@ export class RoomDO extends DurableObject<Env> {
       return fail("bad_request", "the recipient is not in this room");
     }
     const now = Date.now();
-    const decision = takeToken(this.buckets.get(sender.id), now, this.limits.ratePerSecond, this.limits.rateBurst);
+    const decision = takeToken(
+      this.buckets.get(sender.id),
+      now,
+      this.limits.ratePerSecond,
+      this.limits.rateBurst,
+    );
     this.buckets.set(sender.id, decision.bucket);
     if (!decision.allowed) return fail("rate_limited", "sending too fast", decision.retryAfter);
     const message = this.ctx.storage.transactionSync(() =>
@@ -371,7 +400,13 @@ export class RoomDO extends DurableObject<Env> {
     );
     if (this.store.setTyping(sender, null)) this.publish(this.typingEvent(room, sender, false));
     this.publish({ type: "message", room: room.key, seq: message.seq, message });
-    return ok({ temp_id: message.temp_id ?? draft.temp_id, id: message.id, seq: message.seq, created_at: message.created_at, duplicate: false });
+    return ok({
+      temp_id: message.temp_id ?? draft.temp_id,
+      id: message.id,
+      seq: message.seq,
+      created_at: message.created_at,
+      duplicate: false,
+    });
   }
 
   /** Messages visible to `userId`, oldest first; recent ranges from the room's own log, older ones from D1. */
@@ -384,7 +419,10 @@ export class RoomDO extends DurableObject<Env> {
     if (query.after !== undefined) {
       const after = query.after;
       const before = query.before ?? Number.MAX_SAFE_INTEGER;
-      const old = after + 1 < floor ? await readMessageRows(this.env.DB, room, userId, after, Math.min(floor, before), limit, false) : [];
+      const old =
+        after + 1 < floor
+          ? await readMessageRows(this.env.DB, room, userId, after, Math.min(floor, before), limit, false)
+          : [];
       const hot = this.store.messages(userId, Math.max(after, floor - 1), before, limit - old.length, false);
       return ok([...old, ...hot]);
     }
@@ -392,7 +430,15 @@ export class RoomDO extends DurableObject<Env> {
     const hot = this.store.messages(userId, floor - 1, before, limit, true);
     const old =
       hot.length < limit && floor > 1
-        ? await readMessageRows(this.env.DB, room, userId, 0, Math.min(floor, before), limit - hot.length, true)
+        ? await readMessageRows(
+            this.env.DB,
+            room,
+            userId,
+            0,
+            Math.min(floor, before),
+            limit - hot.length,
+            true,
+          )
         : [];
     return ok([...hot, ...old].reverse());
   }
@@ -474,10 +520,18 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /** Durable events in (since, head] visible to the user: the hot log, then D1 for what was pruned from it. */
-  private async backlog(room: Room, userId: string, since: number, head: number): Promise<Outcome<DurableEvent[]>> {
+  private async backlog(
+    room: Room,
+    userId: string,
+    since: number,
+    head: number,
+  ): Promise<Outcome<DurableEvent[]>> {
     if (since >= head) return ok([]);
     if (head - since > RESUME_LIMIT) {
-      return fail("conflict", `more than ${RESUME_LIMIT} events were missed: reload the history instead of resuming`);
+      return fail(
+        "conflict",
+        `more than ${RESUME_LIMIT} events were missed: reload the history instead of resuming`,
+      );
     }
     const floor = this.store.floor();
     const hot = this.store
@@ -486,7 +540,9 @@ export class RoomDO extends DurableObject<Env> {
     const old: DurableEvent[] = [];
     for (let after = since; after + 1 < floor; ) {
       const page = await readMessageRows(this.env.DB, room, userId, after, floor, D1_PAGE, false);
-      old.push(...page.map((message) => ({ type: "message" as const, room: room.key, seq: message.seq, message })));
+      old.push(
+        ...page.map((message) => ({ type: "message" as const, room: room.key, seq: message.seq, message })),
+      );
       if (page.length < D1_PAGE) break;
       after = page[page.length - 1]?.seq ?? floor;
     }
@@ -497,15 +553,25 @@ export class RoomDO extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const room = this.store.room();
-    if (!room) return Response.json({ error: { code: "not_found", message: "room not found" } }, { status: 404 });
+    if (!room)
+      return Response.json({ error: { code: "not_found", message: "room not found" } }, { status: 404 });
     const init = JSON.parse(request.headers.get("X-Parley-Socket") ?? "null") as RoomSocketInit | null;
     if (!init || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: { code: "bad_request", message: "expected a WebSocket upgrade" } }, { status: 426 });
+      return Response.json(
+        { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
+        { status: 426 },
+      );
     }
     if (init.user && !canParticipate(this.standing(room, init.user.id))) {
-      return Response.json({ error: { code: "forbidden", message: "not a member of this room" } }, { status: 403 });
+      return Response.json(
+        { error: { code: "forbidden", message: "not a member of this room" } },
+        { status: 403 },
+      );
     }
-    const response = this.sockets.accept({ dialect: init.dialect, user: init.user, room: room.key }, init.protocol);
+    const response = this.sockets.accept(
+      { dialect: init.dialect, user: init.user, room: room.key },
+      init.protocol,
+    );
     await this.wakeAt(Date.now() + 15_000);
     return response;
   }
@@ -543,7 +609,8 @@ export class RoomDO extends DurableObject<Env> {
       case "subscribe": {
         if (!canParticipate(this.standing(room, user.id))) return { outcome: forbidden() };
         const head = this.store.head();
-        const backlog = command.since === null ? ok([]) : await this.backlog(room, user.id, command.since, head);
+        const backlog =
+          command.since === null ? ok([]) : await this.backlog(room, user.id, command.since, head);
         if (!backlog.ok) return { outcome: backlog };
         const wasPresent = this.presentUsers().has(user.id);
         session.subs = { [room.key]: head };
@@ -715,7 +782,9 @@ export class RoomDO extends DurableObject<Env> {
     due.push(await this.enqueueWebhooks(room, now));
     due.push(this.sockets.sweep(now));
     this.store.prune(now);
-    const next = due.filter((t): t is number => t !== null).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    const next = due
+      .filter((t): t is number => t !== null)
+      .reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
     if (Number.isFinite(next)) await this.wakeAt(Math.max(next, now + 10));
   }
 
@@ -724,7 +793,13 @@ export class RoomDO extends DurableObject<Env> {
     while (this.store.hasPendingFlush()) {
       const batch = this.store.pendingFlush(100);
       try {
-        await flushRoomRows(this.env.DB, room.number, batch.messages, batch.reads, new Date(now).toISOString());
+        await flushRoomRows(
+          this.env.DB,
+          room.number,
+          batch.messages,
+          batch.reads,
+          new Date(now).toISOString(),
+        );
       } catch (error) {
         this.flushFailures += 1;
         console.error("D1 flush failed; will retry", room.key, error);
@@ -782,9 +857,12 @@ export class RoomDO extends DurableObject<Env> {
         ),
       }))
       .filter((c) => c.messages.length > 0)
-      .map((c) => this.env.USERS.get(this.env.USERS.idFromName(c.id)).offlineMessages(c.id, room, c.messages));
+      .map((c) =>
+        this.env.USERS.get(this.env.USERS.idFromName(c.id)).offlineMessages(c.id, room, c.messages),
+      );
     const results = await Promise.allSettled(calls);
-    for (const r of results) if (r.status === "rejected") console.error("offline notify failed", room.key, r.reason);
+    for (const r of results)
+      if (r.status === "rejected") console.error("offline notify failed", room.key, r.reason);
     this.store.setCounter(OFFLINE_CURSOR, last);
     return last < head ? now + OFFLINE_NOTIFY_DELAY_MS : null;
   }
@@ -795,11 +873,26 @@ function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
   const id = `${event.room}:${event.seq}`;
   switch (event.type) {
     case "message":
-      return { id, occurred_at: event.message.created_at, event: "message.created", payload: { room: event.room, message: event.message } };
+      return {
+        id,
+        occurred_at: event.message.created_at,
+        event: "message.created",
+        payload: { room: event.room, message: event.message },
+      };
     case "member_joined":
-      return { id, occurred_at: event.member.joined_at, event: "member.joined", payload: { room: event.room, member: event.member, profile: event.profile } };
+      return {
+        id,
+        occurred_at: event.member.joined_at,
+        event: "member.joined",
+        payload: { room: event.room, member: event.member, profile: event.profile },
+      };
     case "member_left":
-      return { id, occurred_at: new Date().toISOString(), event: "member.left", payload: { room: event.room, user_id: event.user_id, reason: event.reason } };
+      return {
+        id,
+        occurred_at: new Date().toISOString(),
+        event: "member.left",
+        payload: { room: event.room, user_id: event.user_id, reason: event.reason },
+      };
     default:
       return null;
   }

@@ -36,6 +36,26 @@ export class RoomStore {
     `);
   }
 
+  /** Forgets everything about the room (it was deleted); the key may be created again. */
+  wipe(): void {
+    for (const table of [
+      "room",
+      "members",
+      "bans",
+      "events",
+      "messages",
+      "idempotency",
+      "meta",
+      "outbox",
+      "reads",
+      "visitors",
+      "attached",
+      "typing",
+    ]) {
+      this.sql.exec(`DELETE FROM ${table}`);
+    }
+  }
+
   room(): Room | null {
     const row = this.sql.exec<{ json: string }>("SELECT json FROM room").toArray()[0];
     return row ? (JSON.parse(row.json) as Room) : null;
@@ -65,7 +85,10 @@ export class RoomStore {
   }
 
   roleOf(userId: string): Role | null {
-    return this.sql.exec<{ role: Role }>("SELECT role FROM members WHERE user_id = ?", userId).toArray()[0]?.role ?? null;
+    return (
+      this.sql.exec<{ role: Role }>("SELECT role FROM members WHERE user_id = ?", userId).toArray()[0]
+        ?.role ?? null
+    );
   }
 
   ownerCount(): number {
@@ -106,7 +129,12 @@ export class RoomStore {
   /** Appends a non-message durable event at the next sequence number. */
   appendEvent<E extends Exclude<DurableEvent, { type: "message" }>>(make: (seq: number) => E): E {
     const event = make(this.head() + 1);
-    this.sql.exec("INSERT INTO events (seq, type, json) VALUES (?, ?, ?)", event.seq, event.type, JSON.stringify(event));
+    this.sql.exec(
+      "INSERT INTO events (seq, type, json) VALUES (?, ?, ?)",
+      event.seq,
+      event.type,
+      JSON.stringify(event),
+    );
     return event;
   }
 
@@ -169,7 +197,12 @@ export class RoomStore {
       .map((row) => this.toEvent(row));
   }
 
-  private toEvent(row: { seq: number; type: string; json: string | null; message: string | null }): DurableEvent {
+  private toEvent(row: {
+    seq: number;
+    type: string;
+    json: string | null;
+    message: string | null;
+  }): DurableEvent {
     if (row.type === "message") {
       const message = JSON.parse(row.message ?? "null") as Message;
       return { type: "message", room: message.room, seq: row.seq, message };
@@ -212,7 +245,9 @@ export class RoomStore {
   }
 
   readMarker(userId: string): number {
-    return this.sql.exec<{ seq: number }>("SELECT seq FROM reads WHERE user_id = ?", userId).toArray()[0]?.seq ?? 0;
+    return (
+      this.sql.exec<{ seq: number }>("SELECT seq FROM reads WHERE user_id = ?", userId).toArray()[0]?.seq ?? 0
+    );
   }
 
   readMarkers(): Map<string, number> {
@@ -250,7 +285,8 @@ export class RoomStore {
   /** Marks flushed rows clean; a read marker that moved again during the flush stays dirty. */
   flushed(messageSeqs: number[], reads: { user_id: string; seq: number }[]): void {
     for (const seq of messageSeqs) this.sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
-    for (const r of reads) this.sql.exec("UPDATE reads SET dirty = 0 WHERE user_id = ? AND seq = ?", r.user_id, r.seq);
+    for (const r of reads)
+      this.sql.exec("UPDATE reads SET dirty = 0 WHERE user_id = ? AND seq = ?", r.user_id, r.seq);
   }
 
   hasPendingFlush(): boolean {
@@ -266,7 +302,8 @@ export class RoomStore {
     const keepFrom = this.head() - HOT_EVENTS;
     if (keepFrom <= 0) return;
     const unflushed =
-      this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM outbox").one().seq ?? Number.POSITIVE_INFINITY;
+      this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM outbox").one().seq ??
+      Number.POSITIVE_INFINITY;
     const cut = Math.min(keepFrom, unflushed);
     this.sql.exec("DELETE FROM events WHERE seq < ?", cut);
     this.sql.exec("DELETE FROM messages WHERE seq < ?", cut);
@@ -320,7 +357,8 @@ export class RoomStore {
   }
 
   setTyping(profile: Profile, expiresAt: number | null): boolean {
-    if (expiresAt === null) return this.sql.exec("DELETE FROM typing WHERE user_id = ?", profile.id).rowsWritten > 0;
+    if (expiresAt === null)
+      return this.sql.exec("DELETE FROM typing WHERE user_id = ?", profile.id).rowsWritten > 0;
     this.sql.exec(
       "INSERT OR REPLACE INTO typing (user_id, expires_at, json) VALUES (?, ?, ?)",
       profile.id,

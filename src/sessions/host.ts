@@ -126,7 +126,11 @@ export class SessionHost {
       if (!decoded.close) this.send(ws, decoded.replies);
       for (const { command, tag } of decoded.commands) {
         const { outcome, before } = await this.run(ws, session, command);
-        if (before?.length) this.send(ws, before.flatMap((e) => codec.encodeEvent(session.state, e, this.contextOf(session))));
+        if (before?.length)
+          this.send(
+            ws,
+            before.flatMap((e) => codec.encodeEvent(session.state, e, this.contextOf(session))),
+          );
         const answer = codec.encodeOutcome(session.state, tag, command, outcome, this.contextOf(session));
         session.state = answer.state;
         this.send(ws, answer.frames);
@@ -157,7 +161,8 @@ export class SessionHost {
     const session = this.session(ws);
     if (!session) return;
     try {
-      for (const message of frames.length === 1 ? frames : codecFor(session.dialect).batch(frames)) ws.send(message);
+      for (const message of frames.length === 1 ? frames : codecFor(session.dialect).batch(frames))
+        ws.send(message);
     } catch {
       // The peer is gone; its close handler cleans up.
     }

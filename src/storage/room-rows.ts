@@ -6,7 +6,11 @@ import type { Member, Message, Role, Room } from "../domain/model";
  */
 
 /** Inserts the room and its first members in one batch; returns the numeric id, or null if the key is taken. */
-export async function insertRoomRow(db: D1Database, room: Omit<Room, "number">, members: Member[]): Promise<number | null> {
+export async function insertRoomRow(
+  db: D1Database,
+  room: Omit<Room, "number">,
+  members: Member[],
+): Promise<number | null> {
   const insert = db
     .prepare(
       `INSERT INTO rooms (key, kind, name, description, metadata, private, created_by, created_at, updated_at)
@@ -41,8 +45,17 @@ function membershipUpsert(db: D1Database, key: string, userId: string, role: Rol
 
 export async function updateRoomRow(db: D1Database, room: Room, updatedAt: string): Promise<void> {
   await db
-    .prepare("UPDATE rooms SET name = ?, description = ?, metadata = ?, private = ?, updated_at = ? WHERE id = ?")
-    .bind(room.name, room.description, JSON.stringify(room.metadata), room.private ? 1 : 0, updatedAt, room.number)
+    .prepare(
+      "UPDATE rooms SET name = ?, description = ?, metadata = ?, private = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(
+      room.name,
+      room.description,
+      JSON.stringify(room.metadata),
+      room.private ? 1 : 0,
+      updatedAt,
+      room.number,
+    )
     .run();
 }
 
@@ -55,7 +68,11 @@ export async function deleteRoomRow(db: D1Database, roomNumber: number): Promise
   ]);
 }
 
-export async function upsertMembershipRows(db: D1Database, roomKey: string, members: Member[]): Promise<void> {
+export async function upsertMembershipRows(
+  db: D1Database,
+  roomKey: string,
+  members: Member[],
+): Promise<void> {
   if (members.length === 0) return;
   await db.batch(members.map((m) => membershipUpsert(db, roomKey, m.user_id, m.role, m.joined_at)));
 }

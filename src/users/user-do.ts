@@ -3,17 +3,17 @@ import { verifyChatToken } from "../auth/jwt";
 import type { DialectName } from "../dialects/codec";
 import { codecFor } from "../dialects/registry";
 import type { Command, CommandOutcome } from "../domain/commands";
+import { fail, type Outcome, ok } from "../domain/errors";
 import type { DurableEvent, RoomEvent, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
-import { fail, ok, type Outcome } from "../domain/errors";
 import { directRoomKey } from "../domain/ids";
+import { mentions } from "../domain/mentions";
 import type { Ack, Message, MessageDraft, Profile, Room } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
 import { type Env, limitsOf } from "../env";
-import { type Executed, type Session, SessionHost } from "../sessions/host";
-import { mentions } from "../domain/mentions";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
+import { type Executed, type Session, SessionHost } from "../sessions/host";
 import { loadProfile, pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
 
@@ -48,9 +48,15 @@ export class UserDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const init = JSON.parse(request.headers.get("X-Parley-Socket") ?? "null") as UserSocketInit | null;
     if (!init || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: { code: "bad_request", message: "expected a WebSocket upgrade" } }, { status: 426 });
+      return Response.json(
+        { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
+        { status: 426 },
+      );
     }
-    const response = this.sockets.accept({ dialect: init.dialect, user: init.user, room: null }, init.protocol);
+    const response = this.sockets.accept(
+      { dialect: init.dialect, user: init.user, room: null },
+      init.protocol,
+    );
     if (init.user) await this.cameOnline(init.user);
     await this.wakeAt(Date.now() + 15_000);
     return response;
@@ -155,7 +161,13 @@ export class UserDO extends DurableObject<Env> {
 
   /** A watched peer came online or went offline. */
   async peerPresence(peerId: string, online: boolean, lastSeen: string | null): Promise<void> {
-    const event: UserEvent = { type: "presence", user_id: peerId, online, last_seen: lastSeen, at: new Date().toISOString() };
+    const event: UserEvent = {
+      type: "presence",
+      user_id: peerId,
+      online,
+      last_seen: lastSeen,
+      at: new Date().toISOString(),
+    };
     for (const [ws, session] of this.liveSockets()) {
       if (watchesOf(session).includes(peerId)) this.sockets.send(ws, this.encode(session, event));
     }
@@ -177,7 +189,8 @@ export class UserDO extends DurableObject<Env> {
     const inbox = this.inboxEvent(room, events);
     if (!inbox) return;
     for (const [ws, session] of this.liveSockets()) {
-      if (!(room in session.subs) && !streamsAllRooms(session.dialect)) this.sockets.send(ws, this.encode(session, inbox));
+      if (!(room in session.subs) && !streamsAllRooms(session.dialect))
+        this.sockets.send(ws, this.encode(session, inbox));
     }
   }
 
@@ -198,7 +211,11 @@ export class UserDO extends DurableObject<Env> {
       userId,
     );
     const prefs = await pushPreferences(this.env.DB, userId, room.number);
-    const recipient: Recipient = { user_id: userId, online: this.liveSockets().length > 0, push_enabled: prefs.push_enabled };
+    const recipient: Recipient = {
+      user_id: userId,
+      online: this.liveSockets().length > 0,
+      push_enabled: prefs.push_enabled,
+    };
     let state = this.store.pushState();
     const jobs: PushJob[] = [];
     let wakeAt: number | null = null;
@@ -219,7 +236,12 @@ export class UserDO extends DurableObject<Env> {
   }
 
   /** Enqueues push jobs, then keeps the decision state; a failed enqueue is retried by the caller's next call. */
-  private async enqueuePushes(userId: string, state: PushState, jobs: PushJob[], wakeAt: number | null): Promise<void> {
+  private async enqueuePushes(
+    userId: string,
+    state: PushState,
+    jobs: PushJob[],
+    wakeAt: number | null,
+  ): Promise<void> {
     if (jobs.length > 0) await this.env.PUSH_QUEUE.sendBatch(jobs.map((body) => ({ body })));
     this.store.savePushState(state);
     this.store.setOwner(userId);
@@ -231,7 +253,11 @@ export class UserDO extends DurableObject<Env> {
     const userId = this.store.owner();
     if (!userId) return;
     const prefs = await pushPreferences(this.env.DB, userId, null);
-    const recipient: Recipient = { user_id: userId, online: this.liveSockets().length > 0, push_enabled: prefs.push_enabled };
+    const recipient: Recipient = {
+      user_id: userId,
+      online: this.liveSockets().length > 0,
+      push_enabled: prefs.push_enabled,
+    };
     const released = releaseHeldPushes(this.store.pushState(), recipient, now);
     await this.enqueuePushes(
       userId,
@@ -243,13 +269,16 @@ export class UserDO extends DurableObject<Env> {
 
   private countUnread(room: string, events: RoomEvent[], me = this.store.profile()?.id): void {
     for (const event of events) {
-      if (event.type === "message" && event.message.sender.id !== me) this.store.addUnread(room, event.message);
+      if (event.type === "message" && event.message.sender.id !== me)
+        this.store.addUnread(room, event.message);
       if (event.type === "read" && event.user_id === me) this.store.readUpTo(room, event.seq);
     }
   }
 
   private inboxEvent(room: string, events: RoomEvent[]): UserEvent | null {
-    const touched = events.some((e) => e.type === "message" || (e.type === "read" && e.user_id === this.store.profile()?.id));
+    const touched = events.some(
+      (e) => e.type === "message" || (e.type === "read" && e.user_id === this.store.profile()?.id),
+    );
     if (!touched) return null;
     const summary = this.store.inbox(room);
     return { type: "inbox", room, unread: summary.unread, last_message: summary.last_message };
@@ -329,7 +358,8 @@ export class UserDO extends DurableObject<Env> {
     const identity = await verifyChatToken(this.env, token);
     if (!identity.ok) return identity;
     const known = this.store.profile();
-    if (known && known.id !== identity.value.user.id) return fail("forbidden", "this socket belongs to another user");
+    if (known && known.id !== identity.value.user.id)
+      return fail("forbidden", "this socket belongs to another user");
     session.user = identity.value.user;
     this.sockets.save(ws, session);
     await this.cameOnline(identity.value.user);

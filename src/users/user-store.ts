@@ -32,7 +32,10 @@ export class UserStore {
   }
 
   lastSeen(): string | null {
-    return this.sql.exec<{ last_seen: string | null }>("SELECT last_seen FROM profile").toArray()[0]?.last_seen ?? null;
+    return (
+      this.sql.exec<{ last_seen: string | null }>("SELECT last_seen FROM profile").toArray()[0]?.last_seen ??
+      null
+    );
   }
 
   setLastSeen(at: string | null): void {
@@ -91,8 +94,12 @@ export class UserStore {
   }
 
   inbox(room: string): { unread: number; last_message: Message | null } {
-    const unread = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room).one().n;
-    const last = this.sql.exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room).toArray()[0];
+    const unread = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room)
+      .one().n;
+    const last = this.sql
+      .exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room)
+      .toArray()[0];
     return { unread, last_message: last ? (JSON.parse(last.json) as Message) : null };
   }
 

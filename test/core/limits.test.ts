@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/domain/model";
-import { makeRoom, profile, roomStub, sleep, valueOf } from "../helpers/rooms";
+import { makeRoom, profile, roomStub, sleep, successValue } from "../helpers/rooms";
 import { ofType, openSocket } from "../helpers/sockets";
 import { tokenFor } from "../helpers/tokens";
 
@@ -79,25 +79,40 @@ describe("limits, refusals and abuse", () => {
     const senders = ["quin", "ray", "sol"];
     const acks = await Promise.all(
       senders.flatMap((s) =>
-        Array.from({ length: 8 }, (_, i) => roomStub("lim-6").post(profile(s), { temp_id: `${s}${i}`, text: `${s}${i}` })),
+        Array.from({ length: 8 }, (_, i) =>
+          roomStub("lim-6").post(profile(s), { temp_id: `${s}${i}`, text: `${s}${i}` }),
+        ),
       ),
     );
     const seqs = acks.map((a) => (a.ok ? a.value.seq : -1)).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     const page = await room.history("quin", { limit: 100 });
-    expect(valueOf<Message[]>(page).map((m) => m.seq)).toEqual(seqs);
+    expect(successValue<Message[]>(page).map((m) => m.seq)).toEqual(seqs);
   });
 
   it("counts participants and distinct visitors in join/leave events", async () => {
     await makeRoom("lim-7", "tia", ["uma"]);
     const tia = await roomSocket("lim-7", "tia");
     tia.send({ type: "subscribe" });
-    expect(await tia.next(ofType("occupancy"))).toMatchObject({ what: "join", participant_count: 1, total_user_count: 1 });
+    expect(await tia.next(ofType("occupancy"))).toMatchObject({
+      what: "join",
+      participant_count: 1,
+      total_user_count: 1,
+    });
     const uma = await roomSocket("lim-7", "uma");
     uma.send({ type: "subscribe" });
-    expect(await tia.next(ofType("occupancy"))).toMatchObject({ what: "join", user: { id: "uma" }, participant_count: 2, total_user_count: 2 });
+    expect(await tia.next(ofType("occupancy"))).toMatchObject({
+      what: "join",
+      user: { id: "uma" },
+      participant_count: 2,
+      total_user_count: 2,
+    });
     uma.close();
-    expect(await tia.next(ofType("occupancy"))).toMatchObject({ what: "leave", participant_count: 1, total_user_count: 2 });
+    expect(await tia.next(ofType("occupancy"))).toMatchObject({
+      what: "leave",
+      participant_count: 1,
+      total_user_count: 2,
+    });
   });
 
   it("keeps a whisper between its sender and recipient", async () => {
@@ -114,7 +129,7 @@ describe("limits, refusals and abuse", () => {
     expect(await wes.next(ofType("message"))).toMatchObject({ message: { text: "psst" } });
     expect(await xan.next(ofType("message"))).toMatchObject({ message: { text: "public" } });
     const page = await roomStub("lim-8").history("xan", { limit: 10 });
-    expect(valueOf<Message[]>(page).map((m) => m.text)).toEqual(["public"]);
+    expect(successValue<Message[]>(page).map((m) => m.text)).toEqual(["public"]);
   });
 
   it("moves read markers forward only and tells the room", async () => {

@@ -36,7 +36,9 @@ describe("room-scoped native socket", () => {
 
   it("refuses non-members and bad tokens", async () => {
     await makeRoom("rs-3", "alice");
-    const res = await openSocket("/v1/rooms/rs-3/ws", { token: await tokenFor("mallory") }).catch((e: Error) => e);
+    const res = await openSocket("/v1/rooms/rs-3/ws", { token: await tokenFor("mallory") }).catch(
+      (e: Error) => e,
+    );
     expect(String(res)).toContain("403");
     const bad = await openSocket("/v1/rooms/rs-3/ws", { token: "not-a-token" });
     expect((await bad.closed).code).toBe(4002);

@@ -1,8 +1,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../src/domain/model";
 import { directRoomKey } from "../../src/domain/ids";
-import { makeRoom, profile, roomStub, sleep, valueOf } from "../helpers/rooms";
+import type { Message } from "../../src/domain/model";
+import { makeRoom, profile, roomStub, sleep, successValue } from "../helpers/rooms";
 import { ofType, openSocket, type TestSocket } from "../helpers/sockets";
 import { tokenFor } from "../helpers/tokens";
 
@@ -37,7 +37,7 @@ describe("user-scoped native socket", () => {
     const ack = await ben.next(ofType("ack"));
     expect(ack).toMatchObject({ temp_id: "b1", room: "us-2", seq: 1 });
     const stored = await roomStub("us-2").history("ann", { limit: 10 });
-    expect(valueOf<Message[]>(stored).map((m) => m.text)).toEqual(["yo"]);
+    expect(successValue<Message[]>(stored).map((m) => m.text)).toEqual(["yo"]);
   });
 
   it("gives inbox updates for rooms the user did not subscribe to", async () => {

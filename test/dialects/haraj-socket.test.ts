@@ -10,7 +10,9 @@ const reply = (id: string) => (m: Record<string, unknown>) => m.id === id;
 
 async function harajClient(userId: string): Promise<TestSocket> {
   const socket = await openSocket("/chat/ws");
-  socket.send({ auth: { id: "authenticate socket", access_token: await tokenFor(userId, { name: `name${userId}` }) } });
+  socket.send({
+    auth: { id: "authenticate socket", access_token: await tokenFor(userId, { name: `name${userId}` }) },
+  });
   const answer = await socket.next(reply("authenticate socket"));
   expect(answer).toMatchObject({ status: 200, data: { user_id: Number(userId) } });
   expect(answer.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -19,7 +21,12 @@ async function harajClient(userId: string): Promise<TestSocket> {
 
 async function directRoom(a: string, b: string) {
   const key = directRoomKey(a, b);
-  await roomStub(key).create({ key, kind: "direct", creator: profile(a), members: [{ profile: profile(b), role: "member" }] });
+  await roomStub(key).create({
+    key,
+    kind: "direct",
+    creator: profile(a),
+    members: [{ profile: profile(b), role: "member" }],
+  });
   return key;
 }
 
@@ -48,14 +55,20 @@ describe("Haraj socket at /chat/ws", () => {
     tablet.close();
     expect(await me.next(has("pres"))).toMatchObject({ pres: { what: "offline", from_id: 12 } });
     me.send({ listen: { id: "listen stranger", peer_id: 99 } });
-    expect(await me.next(reply("listen stranger"))).toMatchObject({ status: 403, err: "ERR_FORBIDDEN_ACCESS" });
+    expect(await me.next(reply("listen stranger"))).toMatchObject({
+      status: 403,
+      err: "ERR_FORBIDDEN_ACCESS",
+    });
   });
 
   it("delivers message, typing and reads packets field by field", async () => {
     const sender = await harajClient("21");
     const receiver = await harajClient("22");
     sender.send({ send: { id: "s1", topic_id: "p2p21_22", text: "hello!", temp_id: "t1" } });
-    expect(await sender.next(reply("s1"))).toMatchObject({ status: 200, data: { topic_id: "p2p21_22", seq_id: 1 } });
+    expect(await sender.next(reply("s1"))).toMatchObject({
+      status: 200,
+      data: { topic_id: "p2p21_22", seq_id: 1 },
+    });
     const packet = await receiver.next(has("message"));
     expect(packet).toEqual({
       message: {
@@ -69,9 +82,13 @@ describe("Haraj socket at /chat/ws", () => {
       },
     });
     sender.send({ typing: { id: "ty", topic_id: "p2p21_22" } });
-    expect(await receiver.next(has("pres"))).toMatchObject({ pres: { what: "typing", from_id: 21, topic_id: "p2p21_22" } });
+    expect(await receiver.next(has("pres"))).toMatchObject({
+      pres: { what: "typing", from_id: 21, topic_id: "p2p21_22" },
+    });
     receiver.send({ read: { id: "r", topic_id: "p2p21_22", seq_id: 1 } });
-    expect(await sender.next(has("reads"))).toMatchObject({ reads: { from_id: 22, topic_id: "p2p21_22", seq_ids: [1] } });
+    expect(await sender.next(has("reads"))).toMatchObject({
+      reads: { from_id: 22, topic_id: "p2p21_22", seq_ids: [1] },
+    });
   });
 
   it("answers malformed commands with 400 and stays usable", async () => {
@@ -93,7 +110,9 @@ describe("Haraj socket at /chat/ws", () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 200, data: { topic_id: "p2p41_42", seq_id: 1 } });
-    expect(await receiver.next(has("message"))).toMatchObject({ message: { from_id: 41, content: { payload: { text: "via http" } } } });
+    expect(await receiver.next(has("message"))).toMatchObject({
+      message: { from_id: 41, content: { payload: { text: "via http" } } },
+    });
     const denied = await SELF.fetch("https://parley.test/chat/messages", {
       method: "POST",
       headers: { authorization: "Bearer nope", "content-type": "application/json" },

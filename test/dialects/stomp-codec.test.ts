@@ -175,7 +175,13 @@ describe("CONNECT", () => {
   it("becomes an auth command carrying the token, the expected user id, the app id and the display name", () => {
     const decoded = stompCodec.decode(fresh(), wire("CONNECT", CONNECT_HEADERS), context(null));
     expect(single(decoded)).toEqual({
-      command: { kind: "auth", token: "jwt-token", expectUserId: "alice", appId: "app-1", name: CONNECT_HEADERS.username },
+      command: {
+        kind: "auth",
+        token: "jwt-token",
+        expectUserId: "alice",
+        appId: "app-1",
+        name: CONNECT_HEADERS.username,
+      },
       tag: { frame: "CONNECT" },
     });
     expect(decoded.replies).toEqual([]);

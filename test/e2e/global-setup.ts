@@ -16,7 +16,9 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -43,14 +45,32 @@ export default async function setup(project: TestProject) {
   const port = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "parley-e2e-"));
   const wrangler = join(process.cwd(), "node_modules", ".bin", "wrangler");
-  execFileSync(wrangler, ["d1", "execute", "parley", "--local", "--persist-to", persist, "--file", "schema.sql"], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    wrangler,
+    ["d1", "execute", "parley", "--local", "--persist-to", persist, "--file", "schema.sql"],
+    {
+      stdio: "ignore",
+    },
+  );
   let output = "";
   const proc = spawn(
     wrangler,
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist, "--inspector-port", "0", "--show-interactive-dev-session=false"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persist,
+      "--inspector-port",
+      "0",
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    },
   );
   proc.stdout?.on("data", (d) => (output += d));
   proc.stderr?.on("data", (d) => (output += d));

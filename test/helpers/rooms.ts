@@ -36,7 +36,7 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
  * The value of a successful outcome (failing the test otherwise). RPC stubs type results through
  * `Rpc.Serializable`, which erases fields typed `unknown`, so the caller names the value's type.
  */
-export function valueOf<T>(outcome: { ok: boolean }): T {
+export function successValue<T>(outcome: { ok: boolean }): T {
   if (!outcome.ok) throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   return (outcome as unknown as { value: T }).value;
 }

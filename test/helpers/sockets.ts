@@ -7,12 +7,18 @@ export interface TestSocket {
   received: unknown[];
   send(frame: unknown): void;
   /** The next received item matching `match`, waiting up to `timeoutMs`. */
-  next<T = Record<string, unknown>>(match?: (m: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<T>;
+  next<T = Record<string, unknown>>(
+    match?: (m: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<T>;
   closed: Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
-export async function openSocket(path: string, init: { token?: string; protocols?: string[] } = {}): Promise<TestSocket> {
+export async function openSocket(
+  path: string,
+  init: { token?: string; protocols?: string[] } = {},
+): Promise<TestSocket> {
   const headers: Record<string, string> = { Upgrade: "websocket" };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
   if (init.protocols) headers["Sec-WebSocket-Protocol"] = init.protocols.join(", ");
@@ -59,7 +65,8 @@ function wrap(ws: WebSocket): TestSocket {
           if (typeof item === "object" && item !== null && match(item)) return item as never;
         }
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out waiting; received: ${JSON.stringify(received).slice(0, 2000)}`);
+        if (left <= 0)
+          throw new Error(`timed out waiting; received: ${JSON.stringify(received).slice(0, 2000)}`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, left);
           waiters.push(() => {

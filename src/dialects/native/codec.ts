@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { CloseCode } from "../../domain/close-codes";
 import type { Command, CommandOutcome } from "../../domain/commands";
 import type { ChatEvent } from "../../domain/events";
 import { draftSchema, firstIssue, sinceSchema, userIdSchema } from "../../domain/validation";
 import type { Codec, Decoded, SessionContext } from "../codec";
-import { CloseCode } from "../../domain/close-codes";
 
 /** The native protocol's WebSocket subprotocol. A client that offers subprotocols must offer this one. */
 export const NATIVE_SUBPROTOCOL = "parley.v1";
@@ -34,7 +34,12 @@ const draft = draftSchema
 
 const frameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("auth"), id: requestId, token: z.string().min(1).max(8192) }),
-  z.object({ type: z.literal("subscribe"), id: requestId, room: roomKey.optional(), since: sinceSchema.nullish() }),
+  z.object({
+    type: z.literal("subscribe"),
+    id: requestId,
+    room: roomKey.optional(),
+    since: sinceSchema.nullish(),
+  }),
   z.object({ type: z.literal("unsubscribe"), id: requestId, room: roomKey.optional() }),
   draft.extend({ type: z.literal("send"), id: requestId, room: roomKey.optional() }),
   draft.extend({ type: z.literal("dm"), id: requestId, to: userIdSchema }),
@@ -120,7 +125,13 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
     case "unsubscribed":
       return { type: "unsubscribed", ...ids, room: result.room };
     case "watching":
-      return { type: "watching", ...ids, user: result.user, online: result.online, last_seen: result.last_seen };
+      return {
+        type: "watching",
+        ...ids,
+        user: result.user,
+        online: result.online,
+        last_seen: result.last_seen,
+      };
     case "unwatched":
       return { type: "unwatched", ...ids, user: result.user };
     case "read":
@@ -138,7 +149,11 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
       return {
         ...protocolError(state, `frame is larger than ${ctx.maxFrameBytes} bytes`),
         replies: [
-          JSON.stringify({ type: "error", code: "payload_too_large", message: `frame is larger than ${ctx.maxFrameBytes} bytes` }),
+          JSON.stringify({
+            type: "error",
+            code: "payload_too_large",
+            message: `frame is larger than ${ctx.maxFrameBytes} bytes`,
+          }),
         ],
       };
     }
@@ -148,7 +163,8 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
     } catch {
       return protocolError(state, "frame is not JSON");
     }
-    const id = typeof json === "object" && json && "id" in json && typeof json.id === "string" ? json.id : undefined;
+    const id =
+      typeof json === "object" && json && "id" in json && typeof json.id === "string" ? json.id : undefined;
     const parsed = frameSchema.safeParse(json);
     if (!parsed.success) return protocolError(state, firstIssue(parsed.error), id);
     const frame = parsed.data;

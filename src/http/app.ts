@@ -1,0 +1,63 @@
+import { bodyLimit } from "hono/body-limit";
+import { limitsOf } from "../env";
+import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi } from "./api";
+import { errorResponse, refuse, renderError } from "./errors";
+import { harajRoutes } from "./haraj";
+import { meRoutes } from "./me";
+import { roomRoutes } from "./rooms";
+import { socketRoutes } from "./sockets";
+import { tokenRoutes } from "./tokens";
+
+export function createApp() {
+  const app = newApi();
+
+  app.use("*", (c, next) => {
+    const maxSize = limitsOf(c.env).maxFrameBytes;
+    return bodyLimit({
+      maxSize,
+      onError: () => refuse("payload_too_large", `request body is larger than ${maxSize} bytes`),
+    })(c, next);
+  });
+
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.route("/", tokenRoutes);
+  app.route("/", meRoutes);
+  app.route("/", roomRoutes);
+  app.route("/", socketRoutes);
+  app.route("/", harajRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", CHAT_TOKEN_SCHEME, {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Chat token: HS256 with JWT_SECRET, or RS256/ES256 from JWT_JWKS_URL; `sub` is the user id",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", CHAT_TOKEN_QUERY_SCHEME, {
+    type: "apiKey",
+    in: "query",
+    name: "token",
+    description: "The chat token in the query string, for clients that cannot set headers",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", API_SECRET_SCHEME, {
+    type: "http",
+    scheme: "bearer",
+    description: "API_SECRET, for application backends minting chat tokens",
+  });
+  app.doc31("/v1/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Parley HTTP API",
+      version: "1",
+      description:
+        'Errors always have the shape {"error": {"code", "message"}}. A room id in a path is the room key or ' +
+        "its numeric id.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+
+  app.notFound((c) =>
+    errorResponse({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }),
+  );
+  app.onError(renderError);
+  return app;
+}

@@ -1,0 +1,268 @@
+import { z } from "@hono/zod-openapi";
+import { avatarUrlSchema, displayNameSchema } from "../auth/jwt";
+import { ROOM_KEY_PATTERN } from "../domain/ids";
+import { ROLES, ROOM_KINDS } from "../domain/model";
+import { messageTypeSchema, userIdSchema } from "../domain/validation";
+
+/** Request and response shapes of HTTP API v1: the validators and `/v1/openapi.json` both come from these. */
+
+/** Registered (named) schemas are made nullable with a union: `.nullable()` would change the named schema itself. */
+const isoTime = z.string().openapi({ format: "date-time", example: "2026-01-01T12:00:00.000Z" });
+
+export const roleSchema = z.enum(ROLES).openapi("Role");
+
+export const profileSchema = z
+  .object({
+    id: z.string().openapi({ example: "alice" }),
+    name: z.string().nullable().openapi({ example: "Alice" }),
+    avatar: z.string().nullable().openapi({ example: "https://example.com/alice.png" }),
+  })
+  .openapi("Profile");
+
+export const userSchema = profileSchema
+  .extend({
+    push_enabled: z.boolean(),
+    created_at: isoTime.nullable().openapi({ description: "Null until the profile is stored (PUT /v1/me)" }),
+    updated_at: isoTime.nullable(),
+  })
+  .openapi("User");
+
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .openapi({ description: "Free-form JSON object owned by the application", example: { topic: "launch" } });
+
+export const roomSchema = z
+  .object({
+    key: z.string().openapi({ description: "Stable string key, the room's id in URLs", example: "team-42" }),
+    number: z
+      .number()
+      .int()
+      .openapi({ description: "Numeric id; also accepted wherever a room id is", example: 7 }),
+    kind: z.enum(ROOM_KINDS),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    metadata: metadataSchema,
+    private: z.boolean().openapi({ description: "A private live room admits members only" }),
+    created_by: z.string(),
+    created_at: isoTime,
+  })
+  .openapi("Room");
+
+export const memberSchema = z
+  .object({ user_id: z.string(), role: roleSchema, joined_at: isoTime })
+  .openapi("Member");
+
+export const messageSchema = z
+  .object({
+    id: z.string().openapi({ description: "UUIDv7" }),
+    room: z.string(),
+    seq: z.number().int().openapi({ description: "Position in the room's event sequence" }),
+    sender: profileSchema,
+    type: messageTypeSchema,
+    text: z.string(),
+    custom_type: z.string().nullable(),
+    data: z.unknown(),
+    to: z
+      .string()
+      .nullable()
+      .openapi({ description: "Set on a whisper: only the sender and this user see it" }),
+    parent_id: z.string().nullable(),
+    temp_id: z.string().nullable(),
+    created_at: isoTime,
+    edited_at: isoTime.nullable(),
+    deleted_at: isoTime.nullable(),
+  })
+  .openapi("Message");
+
+export const roomViewSchema = z
+  .object({
+    room: roomSchema,
+    members: z.array(memberSchema),
+    role: z
+      .union([roleSchema, z.null()])
+      .openapi({ description: "My role; null when I view a public live room" }),
+    head: z.number().int().openapi({ description: "Sequence number of the room's newest event" }),
+  })
+  .openapi("RoomView");
+
+export const roomListItemSchema = z
+  .object({
+    room: roomSchema,
+    role: roleSchema,
+    muted: z.boolean(),
+    unread_count: z.number().int(),
+    last_message: z
+      .union([messageSchema, z.null()])
+      .openapi({ description: "Null while the room has no message" }),
+  })
+  .openapi("RoomListItem");
+
+export const roomListSchema = z
+  .object({
+    rooms: z.array(roomListItemSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null at the end" }),
+  })
+  .openapi("RoomList");
+
+export const deviceSchema = z
+  .object({
+    token: z.string(),
+    platform: z.enum(["android", "ios"]),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .openapi("Device");
+
+const nullableName = displayNameSchema.nullish().openapi({ example: "Alice" });
+const nullableAvatar = avatarUrlSchema.nullish().openapi({ example: "https://example.com/alice.png" });
+
+export const profileBodySchema = z
+  .object({ name: nullableName, avatar: nullableAvatar })
+  .openapi("ProfileUpdate");
+
+export const settingsBodySchema = z.object({ push_enabled: z.boolean() }).openapi("Settings");
+
+export const deviceBodySchema = z
+  .object({
+    platform: z.enum(["android", "ios"]),
+    token: z
+      .string()
+      .min(1)
+      .max(4096)
+      .openapi({ description: "FCM registration token or APNs device token" }),
+  })
+  .openapi("DeviceRegistration");
+
+/** A room as named in a URL: its string key or its numeric id. */
+const roomRefSchema = z
+  .string()
+  .min(1)
+  .max(300)
+  .openapi({ description: "Room key, or the room's numeric id", example: "team-42" });
+
+export const roomParamsSchema = z.object({
+  id: roomRefSchema.openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const memberParamsSchema = roomParamsSchema.extend({
+  user: userIdSchema.openapi({ param: { name: "user", in: "path" }, example: "bob" }),
+});
+
+export const deviceParamsSchema = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(4096)
+    .openapi({ param: { name: "token", in: "path" } }),
+});
+
+const roomTextSchema = z.string().max(256);
+const descriptionSchema = z.string().max(4096);
+
+export const createRoomBodySchema = z
+  .object({
+    kind: z.enum(["group", "live"]).default("group"),
+    key: z
+      .string()
+      .regex(
+        ROOM_KEY_PATTERN,
+        "key must be 1-128 of A-Z a-z 0-9 _ . : -, not all digits, not starting with dm:",
+      )
+      .optional()
+      .openapi({ description: "Chosen key; generated when absent", example: "team-42" }),
+    name: roomTextSchema.nullish(),
+    description: descriptionSchema.nullish(),
+    metadata: metadataSchema.optional(),
+    private: z.boolean().optional(),
+    members: z
+      .array(userIdSchema)
+      .max(500)
+      .default([])
+      .openapi({ description: "Other initial members (plain members); I become owner" }),
+  })
+  .openapi("RoomCreation");
+
+export const updateRoomBodySchema = z
+  .object({
+    name: roomTextSchema.nullish(),
+    description: descriptionSchema.nullish(),
+    metadata: metadataSchema.optional(),
+    private: z.boolean().optional(),
+  })
+  .refine((patch) => Object.values(patch).some((v) => v !== undefined), "nothing to update")
+  .openapi("RoomUpdate");
+
+export const addMembersBodySchema = z
+  .object({ user_ids: z.array(userIdSchema).min(1).max(500), role: roleSchema.default("member") })
+  .openapi("MembersAddition");
+
+export const membersSchema = z.object({ members: z.array(memberSchema) }).openapi("Members");
+
+export const roleBodySchema = z.object({ role: roleSchema }).openapi("RoleChange");
+
+export const muteBodySchema = z.object({ muted: z.boolean() }).openapi("Mute");
+
+export const directBodySchema = z
+  .object({ user_id: userIdSchema.openapi({ example: "bob" }) })
+  .openapi("DirectRoom");
+
+const pageLimit = z.coerce.number().int().min(1).max(100).default(50);
+
+export const roomListQuerySchema = z.object({
+  limit: pageLimit.openapi({ param: { name: "limit", in: "query" } }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
+});
+
+const seqParam = z.coerce.number().int().min(0).optional();
+
+export const historyQuerySchema = z.object({
+  before: seqParam.openapi({
+    param: { name: "before", in: "query" },
+    description: "Only messages with seq < before",
+  }),
+  after: seqParam.openapi({
+    param: { name: "after", in: "query" },
+    description: "Only messages with seq > after",
+  }),
+  limit: pageLimit.openapi({ param: { name: "limit", in: "query" } }),
+});
+
+export const messagesSchema = z.object({ messages: z.array(messageSchema) }).openapi("Messages");
+
+export const tokenBodySchema = z
+  .object({
+    user_id: userIdSchema.openapi({ example: "alice" }),
+    name: nullableName,
+    avatar: nullableAvatar,
+    ttl: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .openapi({ description: "Lifetime in seconds, capped by TOKEN_TTL_SECONDS" }),
+    room: roomRefSchema.optional().openapi({ description: "Fill this room into the room socket URLs" }),
+  })
+  .openapi("TokenRequest");
+
+export const tokenResponseSchema = z
+  .object({
+    token: z.string(),
+    expires_at: isoTime,
+    user_id: z.string(),
+    urls: z
+      .object({
+        native_user: z.string().openapi({ example: "wss://chat.example.com/v1/ws" }),
+        native_room: z.string().openapi({ example: "wss://chat.example.com/v1/rooms/{room}/ws" }),
+        stomp: z.string().openapi({ example: "wss://chat.example.com/v1/rooms/{room}/stomp" }),
+        haraj: z.string().openapi({ example: "wss://chat.example.com/chat/ws" }),
+      })
+      .openapi({ description: "WebSocket URLs; `{room}` is templated unless the request named a room" }),
+  })
+  .openapi("Token");
