@@ -79,3 +79,27 @@ CREATE TABLE IF NOT EXISTS devices (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS devices_by_user ON devices (user_id);
+
+-- Push
+-- One row per push or webhook job and target (a device token or a webhook URL) once that target has its final
+-- answer, written after the send: a redelivered job skips these targets, so it never sends twice.
+CREATE TABLE IF NOT EXISTS push_deliveries (
+  job_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'rejected')),
+  delivered_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, target)
+);
+-- Pruning walks rows by age.
+CREATE INDEX IF NOT EXISTS push_deliveries_by_time ON push_deliveries (delivered_at);
+
+-- Jobs that exhausted their retries, as the dead-letter consumer received them, kept for inspection and replay.
+CREATE TABLE IF NOT EXISTS push_dead_letters (
+  -- The dead-letter queue's message id.
+  message_id TEXT PRIMARY KEY,
+  job_id TEXT,
+  kind TEXT,
+  body TEXT NOT NULL,
+  dead_lettered_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS push_dead_letters_by_time ON push_dead_letters (dead_lettered_at);

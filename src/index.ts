@@ -1,5 +1,7 @@
 import type { Env } from "./env";
 import { createApp } from "./http/app";
+import { handleDeadLetterBatch, handlePushBatch, PUSH_DEAD_LETTER_QUEUE } from "./push/consumer";
+import type { PushJob } from "./push/jobs";
 
 export { RoomDO } from "./rooms/room-do";
 export { UserDO } from "./users/user-do";
@@ -8,7 +10,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch, _env: Env) {
-    batch.ackAll();
+  async queue(batch: MessageBatch<unknown>, env: Env) {
+    if (batch.queue === PUSH_DEAD_LETTER_QUEUE) return handleDeadLetterBatch(batch, env);
+    return handlePushBatch(batch as MessageBatch<PushJob>, env);
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env, unknown>;

@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends ParleyEnv {
       TEST_SCHEMA: string;
+      /** Base URL of the push fake the Worker's own FCM settings point at. */
+      LIVE_PUSH_FAKE: string;
     }
   }
 }

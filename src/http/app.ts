@@ -1,5 +1,6 @@
 import { bodyLimit } from "hono/body-limit";
 import { limitsOf } from "../env";
+import { adminRoutes } from "./admin";
 import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi } from "./api";
 import { errorResponse, refuse, renderError } from "./errors";
 import { harajRoutes } from "./haraj";
@@ -25,6 +26,7 @@ export function createApp() {
   app.route("/", roomRoutes);
   app.route("/", socketRoutes);
   app.route("/", harajRoutes);
+  app.route("/", adminRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", CHAT_TOKEN_SCHEME, {
     type: "http",

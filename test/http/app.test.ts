@@ -85,6 +85,7 @@ describe("GET /v1/openapi.json", () => {
     ["put", "/v1/rooms/{id}/mute"],
     ["post", "/v1/direct"],
     ["get", "/v1/rooms/{id}/messages"],
+    ["post", "/v1/admin/push/dead-letters/replay"],
   ];
 
   it("describes every route of API v1 in OpenAPI 3.1 without a token", async () => {
@@ -108,7 +109,10 @@ describe("GET /v1/openapi.json", () => {
     expect(body.components.securitySchemes.chatToken).toMatchObject({ type: "http", scheme: "bearer" });
     expect(body.paths["/v1/tokens"].post.security).toEqual([{ apiSecret: [] }]);
     expect(body.paths["/v1/dev/tokens"].post.security).toBeUndefined();
-    for (const [method, path] of routes.filter(([, path]) => !path.includes("tokens"))) {
+    expect(body.paths["/v1/admin/push/dead-letters/replay"].post.security).toEqual([{ apiSecret: [] }]);
+    for (const [method, path] of routes.filter(
+      ([, path]) => !path.includes("tokens") && !path.includes("admin"),
+    )) {
       expect(body.paths[path][method].security, `${method} ${path}`).toEqual([
         { chatToken: [] },
         { chatTokenQuery: [] },

@@ -119,7 +119,8 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
     case "auth":
       return { type: "welcome", ...ids, user: result.user };
     case "sent":
-      return { type: "ack", ...ids, room: result.room, ...result.ack };
+      // `id` is the message id here (the issue's ack shape); a send correlates by its temp id.
+      return { type: "ack", room: result.room, ...result.ack };
     case "subscribed":
       return { type: "subscribed", ...ids, room: result.room, head: result.head };
     case "unsubscribed":
