@@ -40,6 +40,11 @@ export interface Codec<State, Tag = unknown> {
   name: DialectName;
   /** True when a session receives every room of its user without subscribing (Haraj's stream). */
   streamsAllRooms?: boolean;
+  /**
+   * True when a socket stays open after a refused frame before authentication, so the client may try again
+   * (Haraj). Otherwise such a socket is closed after the codec's answer (native).
+   */
+  retriesAuth?: boolean;
   initialState(ctx: SessionContext): State;
   decode(state: State, frame: string | ArrayBuffer, ctx: SessionContext): Decoded<State, Tag>;
   /** The answer to one decoded command, once the host has run it. May update state (e.g. after auth). */
@@ -52,6 +57,11 @@ export interface Codec<State, Tag = unknown> {
   ): { state: State; frames: string[]; close?: { code: number; reason: string } };
   /** The frames one event becomes for this session; none when the session did not ask for it. */
   encodeEvent(state: State, event: ChatEvent, ctx: SessionContext): string[];
+  /**
+   * True when `encodeEvent` depends on the event alone (not on state or context): a host fanning an event out
+   * then encodes it once for all of this dialect's sessions instead of once per socket.
+   */
+  eventEncodingIsShared?: boolean;
   /**
    * How long the session may stay silent (no frame, no "\n" keepalive) before the host closes it as dead, or
    * null when the dialect has no client keepalive and only a TCP close ends it.

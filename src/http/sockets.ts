@@ -105,11 +105,14 @@ async function userSocket(c: Ctx, dialect: DialectName): Promise<Response> {
   return gateFirstFrame(c, dialect, protocol);
 }
 
+type Close = { code: number; reason: string };
+
 /**
- * A user-scoped socket without a URL token: which UserDO owns it is known only once its first frame
- * authenticates. The Worker accepts it, verifies that frame's token, then opens the socket to the user's object
- * (which re-runs the same auth frame through its codec and answers it) and relays frames both ways. Anything
- * but a valid auth frame is answered here by the dialect's codec and the socket is closed.
+ * A user-scoped socket without a URL token: which UserDO owns it is known only once a frame authenticates. The
+ * Worker accepts it, runs each frame through the dialect's codec until one is a valid auth, then opens the socket
+ * to the user's object (which re-runs the same auth frame through its codec and answers it) and relays frames
+ * both ways. Frames before that are answered here by the codec; the socket is then closed unless the dialect
+ * keeps it open (`Codec.retriesAuth`), and in any case once `AUTH_GRACE_MS` pass without authentication.
  */
 function gateFirstFrame(c: Ctx, dialect: DialectName, protocol: string | null): Response {
   const pair = new WebSocketPair();
@@ -123,59 +126,93 @@ function gateFirstFrame(c: Ctx, dialect: DialectName, protocol: string | null): 
     maxFrameBytes: limitsOf(c.env).maxFrameBytes,
     now: () => new Date(),
   };
+  let state = codec.initialState(ctx);
   let upstream: WebSocket | null = null;
-  const early: (string | ArrayBuffer)[] = [];
-  let gate: Promise<void> | null = null;
+  /** Frames not yet relayed: the one being checked first, then those that arrived meanwhile. */
+  const waiting: (string | ArrayBuffer)[] = [];
+  let checking = false;
+  let ended = false;
+  let expired = false;
 
-  const refuse = (frames: string[], close: { code: number; reason: string } | undefined) => {
-    for (const frame of frames) server.send(frame);
-    if (close) server.close(close.code, close.reason);
+  const end = (close: Close) => {
+    ended = true;
+    safeClose(server, close.code, close.reason);
   };
 
+  const refuse = (frames: string[], close: Close | undefined, fallback: Close) => {
+    for (const frame of frames) server.send(frame);
+    const ending = close ?? (codec.retriesAuth ? undefined : fallback);
+    if (ending) end(ending);
+  };
+
+  /** Opens the user's session when `first` authenticates; otherwise answers it as the codec says. */
   const open = async (first: string | ArrayBuffer) => {
-    const state = codec.initialState(ctx);
     const decoded = codec.decode(state, first, ctx);
+    state = decoded.state;
     const auth = decoded.commands.find((t) => t.command.kind === "auth");
     if (auth?.command.kind !== "auth") {
-      refuse(decoded.replies, decoded.close ?? { code: CloseCode.NoAuthToken, reason: "authenticate first" });
+      refuse(decoded.replies, decoded.close, { code: CloseCode.NoAuthToken, reason: "authenticate first" });
       return;
     }
     const identity = await verifyChatToken(c.env, auth.command.token);
     if (!identity.ok) {
-      const answer = codec.encodeOutcome(decoded.state, auth.tag, auth.command, identity, ctx);
-      refuse(answer.frames, answer.close ?? { code: CloseCode.InvalidToken, reason: "invalid token" });
+      const answer = codec.encodeOutcome(state, auth.tag, auth.command, identity, ctx);
+      state = answer.state;
+      refuse(answer.frames, answer.close, { code: CloseCode.InvalidToken, reason: "invalid token" });
       return;
     }
     const stub = c.env.USERS.get(c.env.USERS.idFromName(identity.value.user.id));
     const response = await stub.fetch(upgradeRequest(c, { dialect, user: null, protocol }));
     const socket = response.webSocket;
     if (!socket) {
-      server.close(CloseCode.ServerError, "could not open the session");
+      end({ code: CloseCode.ServerError, reason: "could not open the session" });
       return;
     }
     socket.accept();
+    if (ended) {
+      safeClose(socket, 1000, "client gone");
+      return;
+    }
     socket.addEventListener("message", (e) => server.send(e.data as string | ArrayBuffer));
     socket.addEventListener("close", (e) => safeClose(server, e.code, e.reason));
     socket.addEventListener("error", () => safeClose(server, CloseCode.ServerError, "session failed"));
     upstream = socket;
+    clearTimeout(deadline);
     socket.send(first);
-    for (const frame of early.splice(0)) socket.send(frame);
+    for (const frame of waiting.splice(0)) socket.send(frame);
+  };
+
+  /** Checks waiting frames one at a time, in order, until one opens the session or the socket ends. */
+  const check = async () => {
+    checking = true;
+    try {
+      for (let next = waiting.shift(); next !== undefined && !ended; next = waiting.shift()) {
+        await open(next);
+        if (upstream) return;
+      }
+      if (expired && !upstream) end({ code: CloseCode.NoAuthToken, reason: "authentication timed out" });
+    } catch (error) {
+      console.error("first-frame gate failed", error);
+      end({ code: CloseCode.ServerError, reason: "internal error" });
+    } finally {
+      checking = false;
+    }
   };
 
   const deadline = setTimeout(() => {
-    if (!gate) safeClose(server, CloseCode.NoAuthToken, "authentication timed out");
+    expired = true;
+    if (!upstream && !checking) end({ code: CloseCode.NoAuthToken, reason: "authentication timed out" });
   }, AUTH_GRACE_MS);
   server.addEventListener("message", (e) => {
-    clearTimeout(deadline);
     const data = e.data as string | ArrayBuffer;
     if (upstream) return upstream.send(data);
-    if (gate) return void early.push(data);
-    gate = open(data).catch((error: unknown) => {
-      console.error("first-frame gate failed", error);
-      safeClose(server, CloseCode.ServerError, "internal error");
-    });
+    if (ended) return;
+    waiting.push(data);
+    if (!checking) void check();
   });
   server.addEventListener("close", (e) => {
+    ended = true;
+    clearTimeout(deadline);
     if (upstream) safeClose(upstream, e.code === 1005 ? 1000 : e.code, e.reason);
   });
   return new Response(null, {

@@ -19,7 +19,7 @@ import { type Bucket, takeToken } from "../domain/rate-limit";
 import { checkDraftLimits, draftSchema, firstIssue } from "../domain/validation";
 import { type Env, type Limits, limitsOf, listVar } from "../env";
 import { type WebhookOccurrence, webhookJobs } from "../push/webhooks";
-import { type Executed, type Session, SessionHost } from "../sessions/host";
+import { answerClose, type Executed, type Session, SessionHost } from "../sessions/host";
 import {
   deleteMembershipRow,
   deleteRoomRow,
@@ -580,7 +580,8 @@ export class RoomDO extends DurableObject<Env> {
     await this.sockets.onMessage(ws, message);
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    answerClose(ws, code, reason);
     this.leaveSocket(ws);
   }
 
@@ -707,17 +708,32 @@ export class RoomDO extends DurableObject<Env> {
     setTimeout(() => this.flushFanOut(), 0);
   }
 
-  /** Sends every pending event: one frame per socket per flush, one delivery per attached user. */
+  /**
+   * Sends every pending event: one frame per socket per flush, one delivery per attached user. Adaptive
+   * batching: the next flush waits as long again as this one kept the object busy (the clock stands still while
+   * a turn runs, so the turn after it reads the flush's cost), and what is published meanwhile goes out together.
+   * An idle room flushes at once; under load, frames carry more events instead of queueing behind each other.
+   * The wait is capped so a stalled machine cannot stretch it without bound.
+   */
   private flushFanOut(): void {
-    this.fanOutScheduled = false;
+    const longestWaitMs = 50;
     const events = this.pending;
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      this.fanOutScheduled = false;
+      return;
+    }
     this.pending = [];
+    this.fanOutScheduled = true;
+    const startedAt = Date.now();
     this.sockets.fanOut(events, (session, room) => room in session.subs);
     for (const { profile } of this.store.attachedUsers()) {
       const visible = events.filter((e) => eventVisibleTo(e, profile.id));
       if (visible.length > 0) this.deliver(profile.id, visible);
     }
+    setTimeout(
+      () => setTimeout(() => this.flushFanOut(), Math.min(Date.now() - startedAt, longestWaitMs)),
+      0,
+    );
   }
 
   private deliver(userId: string, events: RoomEvent[]): void {

@@ -28,6 +28,19 @@ export const KEEPALIVE = "\n";
 /** Unauthenticated sockets must authenticate within this time. */
 export const AUTH_GRACE_MS = 15_000;
 
+/**
+ * Completes a close the client started. The runtime does not answer a hibernatable socket's Close frame by
+ * itself, so without this the client waits for its own timeout and reports 1006. 1005 and 1006 only describe
+ * a close without a code and cannot be sent, so those are answered with 1000.
+ */
+export function answerClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+  } catch {
+    // Already closed.
+  }
+}
+
 export interface Executed {
   outcome: CommandOutcome;
   /** Events to send to this socket before the answer (a resumed subscription's backlog). */
@@ -180,21 +193,52 @@ export class SessionHost {
   /**
    * Sends room events to every socket that should see them: `wants` says whether a session follows the room,
    * and durable events already covered by a session's resume backlog (seq at or below its seam) are skipped.
+   * Where a dialect's encoding depends on the event alone, each event is encoded once per call, and sockets that
+   * get the same events share one batched message: one string built once, instead of one per socket.
    */
   fanOut(events: RoomEvent[], wants: (session: Session, room: string) => boolean): void {
     if (events.length === 0) return;
+    const shared = new Map<DialectName, { frames: string[][]; messages: Map<string, string[]> }>();
     for (const [ws, session] of this.sessions()) {
       const user = session.user;
       if (!user) continue;
+      const picked: RoomEvent[] = [];
+      const indices: number[] = [];
+      events.forEach((event, i) => {
+        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) return;
+        if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) return;
+        picked.push(event);
+        indices.push(i);
+      });
+      if (picked.length === 0) continue;
       const codec = codecFor(session.dialect);
-      const ctx = this.contextOf(session);
-      const frames: string[] = [];
-      for (const event of events) {
-        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) continue;
-        if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) continue;
-        frames.push(...codec.encodeEvent(session.state, event, ctx));
+      if (!codec.eventEncodingIsShared) {
+        const ctx = this.contextOf(session);
+        this.send(
+          ws,
+          picked.flatMap((event) => codec.encodeEvent(session.state, event, ctx)),
+        );
+        continue;
       }
-      this.send(ws, frames);
+      const cache = shared.get(codec.name) ?? { frames: [], messages: new Map<string, string[]>() };
+      shared.set(codec.name, cache);
+      const selection = indices.join(",");
+      let messages = cache.messages.get(selection);
+      if (!messages) {
+        const ctx = this.contextOf(session);
+        const frames = picked.flatMap((event, k) => {
+          const i = indices[k] as number;
+          cache.frames[i] ??= codec.encodeEvent(session.state, event, ctx);
+          return cache.frames[i];
+        });
+        messages = frames.length <= 1 ? frames : codec.batch(frames);
+        cache.messages.set(selection, messages);
+      }
+      try {
+        for (const message of messages) ws.send(message);
+      } catch {
+        // The peer is gone; its close handler cleans up.
+      }
     }
   }
 

@@ -13,7 +13,7 @@ import { canWatchPresence } from "../domain/permissions";
 import { type Env, limitsOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
-import { type Executed, type Session, SessionHost } from "../sessions/host";
+import { answerClose, type Executed, type Session, SessionHost } from "../sessions/host";
 import { loadProfile, pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
 
@@ -66,7 +66,8 @@ export class UserDO extends DurableObject<Env> {
     await this.sockets.onMessage(ws, message);
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    answerClose(ws, code, reason);
     await this.socketGone(ws);
   }
 
@@ -180,18 +181,22 @@ export class UserDO extends DurableObject<Env> {
 
   // ---- room events ----
 
-  /** A room this user belongs to (or follows) has new events. */
+  /**
+   * A room this user belongs to (or follows) has new events. Following sockets get them before the unread
+   * counters are written: outgoing frames wait for pending storage writes, so writing first would hold every
+   * frame until the commit. The inbox summary is read only when some socket does not follow the room.
+   */
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
-    this.countUnread(room, events);
     this.sockets.fanOut(events, (session, key) => key in session.subs || streamsAllRooms(session.dialect));
-    const inbox = this.inboxEvent(room, events);
+    this.countUnread(room, events);
+    const others = this.liveSockets().filter(
+      ([, session]) => !(room in session.subs) && !streamsAllRooms(session.dialect),
+    );
+    const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
     if (!inbox) return;
-    for (const [ws, session] of this.liveSockets()) {
-      if (!(room in session.subs) && !streamsAllRooms(session.dialect))
-        this.sockets.send(ws, this.encode(session, inbox));
-    }
+    for (const [ws, session] of others) this.sockets.send(ws, this.encode(session, inbox));
   }
 
   /** The user was added to a room: if online, start following it. */
@@ -321,6 +326,7 @@ export class UserDO extends DurableObject<Env> {
       case "read":
         return { outcome: await this.perform(user, command) };
       case "unwatch": {
+        if (!(await this.mayWatch(user.id, command.user))) return { outcome: presenceForbidden() };
         const watches = watchesOf(session).filter((peer) => peer !== command.user);
         setWatches(session, watches);
         this.sockets.save(ws, session);
@@ -411,11 +417,14 @@ export class UserDO extends DurableObject<Env> {
     return sent(key, await this.room(key).post(user, draft));
   }
 
+  /** Seed 001: listening to a peer, and unlistening, need a direct room with them. */
+  private async mayWatch(userId: string, peer: string): Promise<boolean> {
+    const shares = await roomExists(this.env.DB, directRoomKey(userId, peer));
+    return canWatchPresence(shares, peer === userId);
+  }
+
   private async watch(ws: WebSocket, session: Session, user: Profile, peer: string): Promise<CommandOutcome> {
-    const shares = await roomExists(this.env.DB, directRoomKey(user.id, peer));
-    if (!canWatchPresence(shares, peer === user.id)) {
-      return fail("forbidden", "presence is visible only between users who share a direct room");
-    }
+    if (!(await this.mayWatch(user.id, peer))) return presenceForbidden();
     const state = await this.user(peer).addWatcher(user.id);
     this.store.startWatching(peer);
     setWatches(session, [...new Set([...watchesOf(session), peer])]);
@@ -423,6 +432,9 @@ export class UserDO extends DurableObject<Env> {
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
 }
+
+const presenceForbidden = () =>
+  fail("forbidden", "presence is visible only between users who share a direct room");
 
 function sent(room: string, ack: Outcome<Ack>): CommandOutcome {
   return ack.ok ? ok({ kind: "sent", room, ack: ack.value }) : ack;

@@ -227,6 +227,8 @@ function packetOf(state: HarajState, event: ChatEvent, me: string): HarajPacket 
 export const harajCodec: Codec<HarajState, HarajTag> = {
   name: "haraj",
   streamsAllRooms: true,
+  // "A failed authentication leaves the socket open: the client may send auth again" (docs/dialects/haraj.md).
+  retriesAuth: true,
   initialState: () => ({ listening: [], sends: 0 }),
   decode(state, raw, ctx) {
     if (byteLength(raw) > ctx.maxFrameBytes) return refuse(state, null, BAD_REQUEST, ctx);

@@ -190,6 +190,7 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
     return { state, frames: [JSON.stringify(reply)] };
   },
   encodeEvent: (_state, event: ChatEvent) => [JSON.stringify(event)],
+  eventEncodingIsShared: true,
   idleLimitMs: () => NATIVE_IDLE_LIMIT_MS,
   batch: (frames) => (frames.length <= 1 ? frames : [`{"type":"batch","events":[${frames.join(",")}]}`]),
 };
