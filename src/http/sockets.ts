@@ -7,8 +7,7 @@ import { chooseStompSubprotocol } from "../dialects/stomp/codec";
 import { CloseCode } from "../domain/close-codes";
 import type { Profile } from "../domain/model";
 import { type Env, limitsOf } from "../env";
-import type { RoomSocketInit } from "../rooms/room-do";
-import { AUTH_GRACE_MS } from "../sessions/host";
+import { AUTH_GRACE_MS, socketUpgrade } from "../sessions/host";
 import { roomKeyOfNumber } from "../storage/room-index";
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -67,12 +66,6 @@ async function urlIdentity(c: Ctx): Promise<Profile | null | Response> {
     : closeAtOnce(CloseCode.InvalidToken, identity.error.message.slice(0, 100));
 }
 
-function upgradeRequest(c: Ctx, init: RoomSocketInit): Request {
-  const headers = new Headers(c.req.raw.headers);
-  headers.set("X-Parley-Socket", JSON.stringify(init));
-  return new Request(c.req.raw.url, { method: "GET", headers });
-}
-
 async function roomSocket(c: Ctx, dialect: DialectName): Promise<Response> {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return errorJson(c, 426, "bad_request", "expected a WebSocket upgrade");
@@ -86,7 +79,7 @@ async function roomSocket(c: Ctx, dialect: DialectName): Promise<Response> {
   const user = await urlIdentity(c);
   if (user instanceof Response) return user;
   const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(key));
-  return stub.fetch(upgradeRequest(c, { dialect, user, protocol }));
+  return stub.fetch(socketUpgrade(c.req.raw, { dialect, user, protocol }));
 }
 
 async function userSocket(c: Ctx, dialect: DialectName): Promise<Response> {
@@ -100,7 +93,7 @@ async function userSocket(c: Ctx, dialect: DialectName): Promise<Response> {
   if (user instanceof Response) return user;
   if (user) {
     const stub = c.env.USERS.get(c.env.USERS.idFromName(user.id));
-    return stub.fetch(upgradeRequest(c, { dialect, user, protocol }));
+    return stub.fetch(socketUpgrade(c.req.raw, { dialect, user, protocol }));
   }
   return gateFirstFrame(c, dialect, protocol);
 }
@@ -162,7 +155,7 @@ function gateFirstFrame(c: Ctx, dialect: DialectName, protocol: string | null): 
       return;
     }
     const stub = c.env.USERS.get(c.env.USERS.idFromName(identity.value.user.id));
-    const response = await stub.fetch(upgradeRequest(c, { dialect, user: null, protocol }));
+    const response = await stub.fetch(socketUpgrade(c.req.raw, { dialect, user: null, protocol }));
     const socket = response.webSocket;
     if (!socket) {
       end({ code: CloseCode.ServerError, reason: "could not open the session" });

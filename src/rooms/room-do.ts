@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { verifyChatToken } from "../auth/jwt";
-import type { DialectName } from "../dialects/codec";
 import type { Command } from "../domain/commands";
 import { fail, type Outcome, ok } from "../domain/errors";
 import type { DurableEvent, RoomEvent } from "../domain/events";
@@ -19,7 +18,7 @@ import { type Bucket, takeToken } from "../domain/rate-limit";
 import { checkDraftLimits, draftSchema, firstIssue } from "../domain/validation";
 import { type Env, type Limits, limitsOf, listVar } from "../env";
 import { type WebhookOccurrence, webhookJobs } from "../push/webhooks";
-import { answerClose, type Executed, type Session, SessionHost } from "../sessions/host";
+import { answerClose, type Executed, readSocketUpgrade, type Session, SessionHost } from "../sessions/host";
 import {
   deleteMembershipRow,
   deleteRoomRow,
@@ -63,13 +62,6 @@ export interface HistoryQuery {
   before?: number;
   after?: number;
   limit: number;
-}
-
-/** How a socket reached this room: chosen by the Worker, which authenticated it when it could. */
-export interface RoomSocketInit {
-  dialect: DialectName;
-  user: Profile | null;
-  protocol: string | null;
 }
 
 /** Typing indicators expire unless renewed. */
@@ -555,13 +547,8 @@ export class RoomDO extends DurableObject<Env> {
     const room = this.store.room();
     if (!room)
       return Response.json({ error: { code: "not_found", message: "room not found" } }, { status: 404 });
-    const init = JSON.parse(request.headers.get("X-Parley-Socket") ?? "null") as RoomSocketInit | null;
-    if (!init || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json(
-        { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
-        { status: 426 },
-      );
-    }
+    const init = readSocketUpgrade(request);
+    if (init instanceof Response) return init;
     if (init.user && !canParticipate(this.standing(room, init.user.id))) {
       return Response.json(
         { error: { code: "forbidden", message: "not a member of this room" } },

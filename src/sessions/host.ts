@@ -41,6 +41,32 @@ export function answerClose(ws: WebSocket, code: number, reason: string): void {
   }
 }
 
+/** How a socket reached its object: chosen by the Worker, which authenticated it when it could. */
+export interface SocketInit {
+  dialect: DialectName;
+  user: Profile | null;
+  protocol: string | null;
+}
+
+const SOCKET_INIT_HEADER = "X-Parley-Socket";
+
+/** The Worker's upgrade request to a Durable Object, carrying how the socket is to be hosted. */
+export function socketUpgrade(original: Request, init: SocketInit): Request {
+  const headers = new Headers(original.headers);
+  headers.set(SOCKET_INIT_HEADER, JSON.stringify(init));
+  return new Request(original.url, { method: "GET", headers });
+}
+
+/** The hosting instructions of an upgrade request from the Worker, or the 426 answer to anything else. */
+export function readSocketUpgrade(request: Request): SocketInit | Response {
+  const init = JSON.parse(request.headers.get(SOCKET_INIT_HEADER) ?? "null") as SocketInit | null;
+  if (init && request.headers.get("Upgrade")?.toLowerCase() === "websocket") return init;
+  return Response.json(
+    { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
+    { status: 426 },
+  );
+}
+
 export interface Executed {
   outcome: CommandOutcome;
   /** Events to send to this socket before the answer (a resumed subscription's backlog). */

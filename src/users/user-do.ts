@@ -13,16 +13,9 @@ import { canWatchPresence } from "../domain/permissions";
 import { type Env, limitsOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
-import { answerClose, type Executed, type Session, SessionHost } from "../sessions/host";
+import { answerClose, type Executed, readSocketUpgrade, type Session, SessionHost } from "../sessions/host";
 import { loadProfile, pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
-
-/** How a socket reached this user's object: chosen by the Worker, which authenticated it when it could. */
-export interface UserSocketInit {
-  dialect: DialectName;
-  user: Profile | null;
-  protocol: string | null;
-}
 
 /**
  * One user: the single writer of their presence, subscriptions, unread counters and push decisions; host of
@@ -46,13 +39,8 @@ export class UserDO extends DurableObject<Env> {
   // ---- sockets ----
 
   override async fetch(request: Request): Promise<Response> {
-    const init = JSON.parse(request.headers.get("X-Parley-Socket") ?? "null") as UserSocketInit | null;
-    if (!init || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json(
-        { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
-        { status: 426 },
-      );
-    }
+    const init = readSocketUpgrade(request);
+    if (init instanceof Response) return init;
     const response = this.sockets.accept(
       { dialect: init.dialect, user: init.user, room: null },
       init.protocol,
