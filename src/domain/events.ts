@@ -34,7 +34,9 @@ export type RoomEvent = DurableEvent | EphemeralEvent;
 /** Events a UserDO raises about its own user, not about a room's stream. */
 export type UserEvent =
   | { type: "presence"; user_id: string; online: boolean; last_seen: string | null; at: string }
-  | { type: "inbox"; room: string; unread: number; last_message: Message | null };
+  | { type: "inbox"; room: string; unread: number; last_message: Message | null }
+  /** The user became a member of a room (or created one): its events now reach the user socket. */
+  | { type: "room_added"; room: string };
 
 export type ChatEvent = RoomEvent | UserEvent;
 

@@ -190,7 +190,11 @@ export class UserDO extends DurableObject<Env> {
   /** The user was added to a room: if online, start following it. */
   async joinedRoom(room: string): Promise<void> {
     const user = this.store.profile();
-    if (user && this.liveSockets().length > 0) await this.attach(user, room);
+    const sockets = this.liveSockets();
+    if (!user || sockets.length === 0) return;
+    await this.attach(user, room);
+    const event: UserEvent = { type: "room_added", room };
+    for (const [ws, session] of sockets) this.sockets.send(ws, this.encode(session, event));
   }
 
   /**

@@ -810,6 +810,8 @@ function handleEvent(event) {
         loadRooms();
       }
       return renderRoomList();
+    case "room_added":
+      return loadRooms();
   }
 }
 

@@ -129,3 +129,14 @@ describe("user-scoped native socket", () => {
     expect(row).toMatchObject({ text: "durable", last_message_seq: 1 });
   });
 });
+
+describe("room membership on the user socket", () => {
+  it("tells an online user they were added to a room, and then delivers its inbox updates", async () => {
+    const room = await makeRoom("us-added", "ann");
+    const ivo = await userSocket("ivo");
+    expect(successValue(await room.addMembers("ann", [{ profile: profile("ivo"), role: "member" }]))).toHaveLength(1);
+    expect(await ivo.next(ofType("room_added"))).toMatchObject({ room: "us-added" });
+    await room.post(profile("ann"), { temp_id: "welcome", text: "welcome ivo" });
+    expect(await ivo.next((m) => m.type === "inbox" && m.room === "us-added")).toMatchObject({ unread: 1 });
+  });
+});
