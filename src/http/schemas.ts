@@ -77,7 +77,11 @@ export const messageSchema = z
 export const roomViewSchema = z
   .object({
     room: roomSchema,
-    members: z.array(memberSchema),
+    members: z.array(
+      memberSchema
+        .extend({ name: z.string().nullable(), avatar: z.string().nullable() })
+        .openapi("MemberProfile", { description: "A member with the name and avatar known when they joined" }),
+    ),
     role: z
       .union([roleSchema, z.null()])
       .openapi({ description: "My role; null when I view a public live room" }),

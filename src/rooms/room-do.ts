@@ -51,7 +51,7 @@ export interface RoomPatch {
 
 export interface RoomView {
   room: Room;
-  members: Member[];
+  members: (Member & { name: string | null; avatar: string | null })[];
   /** The caller's role, or null for a viewer of a public live room. */
   role: Role | null;
   /** Sequence number of the newest durable event. */
@@ -154,7 +154,7 @@ export class RoomDO extends DurableObject<Env> {
     if (!canParticipate(standing)) return forbidden();
     return ok({
       room,
-      members: this.store.members(),
+      members: this.store.memberProfiles(),
       role: standing.kind === "member" ? standing.role : null,
       head: this.store.head(),
     });

@@ -69,6 +69,15 @@ export class RoomStore {
     return this.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
   }
 
+  /** Members with the name and avatar known when they joined, for room views. */
+  memberProfiles(): (Member & { name: string | null; avatar: string | null })[] {
+    return this.sql
+      .exec<{ user_id: string; role: Role; joined_at: string; name: string | null; avatar: string | null }>(
+        "SELECT user_id, role, joined_at, name, avatar FROM members ORDER BY joined_at, user_id",
+      )
+      .toArray();
+  }
+
   members(): Member[] {
     return this.sql
       .exec<{ user_id: string; role: Role; joined_at: string }>(

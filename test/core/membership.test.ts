@@ -37,6 +37,13 @@ describe("membership, bans and history", () => {
       error: { code: "forbidden" },
     });
     expect(successValue(await room.removeMember("adm", "mem"))).toBeNull();
+    const view = successValue<{ members: { user_id: string; role: string; name: string | null }[] }>(
+      await room.view("own"),
+    );
+    expect(view.members.map((m) => [m.user_id, m.role, m.name])).toEqual([
+      ["adm", "admin", "User adm"],
+      ["own", "owner", "User own"],
+    ]);
   });
 
   it("announces room updates in order and evicts non-members when a live room turns private", async () => {
