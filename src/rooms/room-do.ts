@@ -809,10 +809,7 @@ export class RoomDO extends DurableObject<Env> {
         return now + Math.min(30_000, 500 * 2 ** this.flushFailures);
       }
       this.flushFailures = 0;
-      this.store.flushed(
-        batch.messages.map((m) => m.seq),
-        batch.reads,
-      );
+      this.store.flushed(batch.messages.at(-1)?.seq ?? null, batch.reads);
     }
     return null;
   }

@@ -291,9 +291,12 @@ export class RoomStore {
     return { messages, reads };
   }
 
-  /** Marks flushed rows clean; a read marker that moved again during the flush stays dirty. */
-  flushed(messageSeqs: number[], reads: { user_id: string; seq: number }[]): void {
-    for (const seq of messageSeqs) this.sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
+  /**
+   * Marks flushed rows clean: the outbox up to the newest flushed seq (a flush takes the oldest rows first), and
+   * read markers unless they moved again during the flush.
+   */
+  flushed(newestSeq: number | null, reads: { user_id: string; seq: number }[]): void {
+    if (newestSeq !== null) this.sql.exec("DELETE FROM outbox WHERE seq <= ?", newestSeq);
     for (const r of reads)
       this.sql.exec("UPDATE reads SET dirty = 0 WHERE user_id = ? AND seq = ?", r.user_id, r.seq);
   }

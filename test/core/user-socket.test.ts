@@ -134,9 +134,39 @@ describe("room membership on the user socket", () => {
   it("tells an online user they were added to a room, and then delivers its inbox updates", async () => {
     const room = await makeRoom("us-added", "ann");
     const ivo = await userSocket("ivo");
-    expect(successValue(await room.addMembers("ann", [{ profile: profile("ivo"), role: "member" }]))).toHaveLength(1);
+    expect(
+      successValue(await room.addMembers("ann", [{ profile: profile("ivo"), role: "member" }])),
+    ).toHaveLength(1);
     expect(await ivo.next(ofType("room_added"))).toMatchObject({ room: "us-added" });
     await room.post(profile("ann"), { temp_id: "welcome", text: "welcome ivo" });
     expect(await ivo.next((m) => m.type === "inbox" && m.room === "us-added")).toMatchObject({ unread: 1 });
+  });
+});
+
+describe("outbox to D1", () => {
+  it("keeps unflushed messages through a failed flush and writes them once D1 accepts them", async () => {
+    const room = await makeRoom("us-retry", "ann");
+    const row = await env.DB.prepare("SELECT * FROM rooms WHERE key = ?")
+      .bind("us-retry")
+      .first<Record<string, unknown>>();
+    await env.DB.prepare("DELETE FROM rooms WHERE key = ?").bind("us-retry").run();
+    await room.post(profile("ann"), { temp_id: "r1", text: "survives" });
+    await runDurableObjectAlarm(room);
+    const lost = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE text = 'survives'").first<{
+      n: number;
+    }>();
+    expect(lost?.n).toBe(0);
+    const columns = Object.keys(row ?? {});
+    await env.DB.prepare(
+      `INSERT INTO rooms (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+    )
+      .bind(...columns.map((c) => row?.[c] ?? null))
+      .run();
+    await sleep(1100);
+    await runDurableObjectAlarm(room);
+    const stored = await env.DB.prepare("SELECT seq FROM messages WHERE text = 'survives'").first<{
+      seq: number;
+    }>();
+    expect(stored?.seq).toBe(1);
   });
 });
