@@ -106,7 +106,10 @@ export class UserDO extends DurableObject<Env> {
   /** The first authenticated socket makes the user online: rooms start delivering, watchers hear of it. */
   private async cameOnline(user: Profile): Promise<void> {
     this.store.saveProfile(user);
-    if (this.liveSockets().length > 1) return;
+    if (this.liveSockets().length === 1) await this.goOnline(user);
+  }
+
+  private async goOnline(user: Profile): Promise<void> {
     this.store.setLastSeen(null);
     const rooms = await roomKeysOf(this.env.DB, user.id);
     await Promise.allSettled(rooms.map((key) => this.attach(user, key)));
@@ -124,6 +127,9 @@ export class UserDO extends DurableObject<Env> {
       ...watching.map((peer) => this.unwatchPeer(user.id, peer)),
     ]);
     await this.tellWatchers(user.id, false, at);
+    // A device that connected while the detaches were in flight found the user still online and attached
+    // nothing; the detaches may have undone its registrations, so register again.
+    if (this.liveSockets().length > 0) await this.goOnline(user);
   }
 
   private async attach(user: Profile, key: string): Promise<void> {
