@@ -6,6 +6,7 @@ import { handleDeadLetterBatch, replayDeadLetters } from "../../src/push/consume
 import { messagePushJob, type PushJob } from "../../src/push/jobs";
 import { backoffSeconds } from "../../src/push/retry";
 import { oldestDeadLetters, pruneDeliveries, recordDelivery } from "../../src/push/store";
+import { SEED_PACKET, seedMessage } from "../helpers/seed-001";
 import {
   addDevice,
   captureLogs,
@@ -14,7 +15,6 @@ import {
   fakePush,
   PROJECT_ID,
   pushEnv,
-  seedMessage,
   seedPushJob,
   type TestServiceAccount,
   testServiceAccount,
@@ -87,15 +87,7 @@ describe("message pushes", () => {
       expect(request.headers.authorization).toMatch(/^Bearer access-/);
       expect(request.headers["content-type"]).toBe("application/json");
     }
-    const xdata = {
-      topic_id: "p2p1_2",
-      seq_id: 1519011921221,
-      from_id: 2,
-      name: "abdullah_zagat",
-      content: { type: "text/plain", payload: { text: "hello!" } },
-      status: { "1": false },
-      ts: job.message.created_at,
-    };
+    const xdata = { ...SEED_PACKET, ts: job.message.created_at };
     const byToken = new Map((await fcmBodies(fake)).map((b) => [b.message.token, b.message]));
     const android = byToken.get(tokens[0])?.android as { data: Record<string, string> };
     expect(android.data).toEqual({

@@ -10,7 +10,7 @@ import {
   releaseHeldPushes,
   SEEN_LIMIT,
 } from "../../src/push/decision";
-import { seedMessage } from "./fake-push";
+import { seedMessage } from "../helpers/seed-001";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 const offline: Recipient = { user_id: "1", online: false, push_enabled: true };

@@ -7,10 +7,10 @@ import {
 import { env } from "cloudflare:workers";
 import { exportPKCS8, generateKeyPair } from "jose";
 import { vi } from "vitest";
-import type { Message } from "../../src/domain/model";
 import type { Env } from "../../src/env";
 import { handlePushBatch } from "../../src/push/consumer";
 import type { MessagePushJob, PushJob } from "../../src/push/jobs";
+import { seedMessage } from "../helpers/seed-001";
 import {
   FAKE_PUSH_DOMAIN,
   type FakeRoute,
@@ -113,27 +113,6 @@ export async function consume(
     delaySeconds: delays.get(m.msgId),
   }));
   return { ...result, retryMessages, ids: messages.map((m) => m.id) };
-}
-
-/** The seed's message (001, "Message Packet"): user 2 "abdullah_zagat" writes "hello!" to user 1. */
-export function seedMessage(overrides: Partial<Message> = {}): Message {
-  return {
-    id: uniqueId("m"),
-    room: "dm:1:2",
-    seq: 1519011921221,
-    sender: { id: "2", name: "abdullah_zagat", avatar: null },
-    type: "text",
-    text: "hello!",
-    custom_type: null,
-    data: null,
-    to: null,
-    parent_id: null,
-    temp_id: null,
-    created_at: "2018-10-08T08:30:39.657Z",
-    edited_at: null,
-    deleted_at: null,
-    ...overrides,
-  };
 }
 
 export function seedPushJob(userId: string, overrides: Partial<MessagePushJob> = {}): MessagePushJob {

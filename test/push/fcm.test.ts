@@ -9,18 +9,10 @@ import {
   PUSH_TTL_SECONDS,
 } from "../../src/push/fcm";
 import { messagePushJob, parsePushJob, pushAlert, truncateUtf8 } from "../../src/push/jobs";
-import { seedMessage, seedPushJob } from "./fake-push";
+import { SEED_PACKET, seedMessage } from "../helpers/seed-001";
+import { seedPushJob } from "./fake-push";
 
-/** Seed 001, "Message Packet": the packet both platforms carry as `xdata`. */
-const SEED_XDATA = {
-  topic_id: "p2p1_2",
-  seq_id: 1519011921221,
-  from_id: 2,
-  name: "abdullah_zagat",
-  content: { type: "text/plain", payload: { text: "hello!" } },
-  status: { "1": false },
-  ts: "2018-10-08T08:30:39.657Z",
-};
+const SEED_XDATA = SEED_PACKET;
 
 /** Seed 001, "iOS Format (APNS)". */
 const SEED_IOS = {

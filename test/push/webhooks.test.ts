@@ -10,7 +10,8 @@ import {
   webhookBody,
   webhookJobs,
 } from "../../src/push/webhooks";
-import { captureLogs, consume, fakePush, seedMessage, uniqueId } from "./fake-push";
+import { seedMessage } from "../helpers/seed-001";
+import { captureLogs, consume, fakePush, uniqueId } from "./fake-push";
 
 const SECRET = "whsec_test";
 const T = 1_700_000_000;
