@@ -80,7 +80,9 @@ export const roomViewSchema = z
     members: z.array(
       memberSchema
         .extend({ name: z.string().nullable(), avatar: z.string().nullable() })
-        .openapi("MemberProfile", { description: "A member with the name and avatar known when they joined" }),
+        .openapi("MemberProfile", {
+          description: "A member with the name and avatar known when they joined",
+        }),
     ),
     role: z
       .union([roleSchema, z.null()])

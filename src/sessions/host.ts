@@ -228,33 +228,31 @@ export class SessionHost {
     for (const [ws, session] of this.sessions()) {
       const user = session.user;
       if (!user) continue;
-      const picked: RoomEvent[] = [];
-      const indices: number[] = [];
-      events.forEach((event, i) => {
-        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) return;
-        if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) return;
-        picked.push(event);
-        indices.push(i);
-      });
+      const picked: number[] = [];
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i] as RoomEvent;
+        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) continue;
+        if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) continue;
+        picked.push(i);
+      }
       if (picked.length === 0) continue;
       const codec = codecFor(session.dialect);
       if (!codec.eventEncodingIsShared) {
         const ctx = this.contextOf(session);
         this.send(
           ws,
-          picked.flatMap((event) => codec.encodeEvent(session.state, event, ctx)),
+          picked.flatMap((i) => codec.encodeEvent(session.state, events[i] as RoomEvent, ctx)),
         );
         continue;
       }
       const cache = shared.get(codec.name) ?? { frames: [], messages: new Map<string, string[]>() };
       shared.set(codec.name, cache);
-      const selection = indices.join(",");
+      const selection = picked.length === events.length ? "all" : picked.join(",");
       let messages = cache.messages.get(selection);
       if (!messages) {
         const ctx = this.contextOf(session);
-        const frames = picked.flatMap((event, k) => {
-          const i = indices[k] as number;
-          cache.frames[i] ??= codec.encodeEvent(session.state, event, ctx);
+        const frames = picked.flatMap((i) => {
+          cache.frames[i] ??= codec.encodeEvent(session.state, events[i] as RoomEvent, ctx);
           return cache.frames[i];
         });
         messages = frames.length <= 1 ? frames : codec.batch(frames);
