@@ -270,12 +270,21 @@ export class UserDO extends DurableObject<Env> {
     );
   }
 
+  /** Unread counters: others' messages add, the user's own read marker clears, in event order. */
   private countUnread(room: string, events: RoomEvent[], me = this.store.profile()?.id): void {
+    let unread: Message[] = [];
+    const flush = () => {
+      if (unread.length > 0) this.store.addUnread(room, unread);
+      unread = [];
+    };
     for (const event of events) {
-      if (event.type === "message" && event.message.sender.id !== me)
-        this.store.addUnread(room, event.message);
-      if (event.type === "read" && event.user_id === me) this.store.readUpTo(room, event.seq);
+      if (event.type === "message" && event.message.sender.id !== me) unread.push(event.message);
+      if (event.type === "read" && event.user_id === me) {
+        flush();
+        this.store.readUpTo(room, event.seq);
+      }
     }
+    flush();
   }
 
   private inboxEvent(room: string, events: RoomEvent[]): UserEvent | null {

@@ -78,14 +78,23 @@ export class UserStore {
     this.sql.exec("DELETE FROM attached");
   }
 
-  addUnread(room: string, message: Message): void {
-    this.sql.exec("INSERT OR IGNORE INTO unread (room, seq) VALUES (?, ?)", room, message.seq);
+  /** Others' new messages in one room: one insert per 50 messages and one last-message upsert per call. */
+  addUnread(room: string, messages: Message[]): void {
+    for (let i = 0; i < messages.length; i += 50) {
+      const chunk = messages.slice(i, i + 50);
+      this.sql.exec(
+        `INSERT OR IGNORE INTO unread (room, seq) VALUES ${chunk.map(() => "(?, ?)").join(", ")}`,
+        ...chunk.flatMap((m) => [room, m.seq]),
+      );
+    }
+    const newest = messages.reduce<Message | null>((a, m) => (a === null || m.seq > a.seq ? m : a), null);
+    if (!newest) return;
     this.sql.exec(
       `INSERT INTO last_message (room, seq, json) VALUES (?, ?, ?)
        ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, json = excluded.json WHERE excluded.seq > last_message.seq`,
       room,
-      message.seq,
-      JSON.stringify(message),
+      newest.seq,
+      JSON.stringify(newest),
     );
   }
 

@@ -140,6 +140,15 @@ describe("room membership on the user socket", () => {
     expect(await ivo.next(ofType("room_added"))).toMatchObject({ room: "us-added" });
     await room.post(profile("ann"), { temp_id: "welcome", text: "welcome ivo" });
     expect(await ivo.next((m) => m.type === "inbox" && m.room === "us-added")).toMatchObject({ unread: 1 });
+    await Promise.all(["two", "three"].map((text) => room.post(profile("ann"), { temp_id: text, text })));
+    const counted = await ivo.next((m) => m.type === "inbox" && m.room === "us-added" && m.unread === 3);
+    expect(counted).toMatchObject({ last_message: { text: "three" } });
+    await room.markRead("ivo", 4);
+    expect(
+      await ivo.next((m) => m.type === "inbox" && m.room === "us-added" && m.unread === 0),
+    ).toMatchObject({
+      last_message: { text: "three" },
+    });
   });
 });
 
