@@ -297,20 +297,7 @@ export async function roomFanOut(
     );
     group.push(...fresh);
     await settle(group);
-    for (const rate of rates) {
-      results.push(
-        await measure(bench, "room_fanout", {
-          label: { receivers: size },
-          group,
-          senders: [publisher],
-          fanout: size,
-          ratePerSecond: rate,
-          seconds: bench.quick ? 5 : 8,
-          publish: (run, i, stamp) => publisher.send(run, i, stamp, null),
-        }),
-      );
-      await settle(group, 300);
-    }
+    results.push(...(await atEachRate(bench, "room_fanout", group, publisher, null, rates)));
   }
   await closeAll(group);
   await publisher.close();
@@ -345,20 +332,7 @@ export async function userFanOut(
     bench.report(ramped);
     results.push(ramped);
     await settle(group);
-    for (const rate of rates) {
-      results.push(
-        await measure(bench, "user_fanout", {
-          label: { receivers: size },
-          group,
-          senders: [publisher],
-          fanout: size,
-          ratePerSecond: rate,
-          seconds: bench.quick ? 5 : 8,
-          publish: (run, i, stamp) => publisher.send(run, i, stamp, room),
-        }),
-      );
-      await settle(group, 300);
-    }
+    results.push(...(await atEachRate(bench, "user_fanout", group, publisher, room, rates)));
     await closeAll(group);
     await publisher.close();
   }
@@ -504,4 +478,31 @@ export async function resumeStorm(bench: Bench): Promise<Result[]> {
   };
   bench.report(result);
   return [result];
+}
+
+/** One publisher's fan-out to `group` measured at each rate in turn, letting the group settle in between. */
+async function atEachRate(
+  bench: Bench,
+  scenario: "room_fanout" | "user_fanout",
+  group: Receiver[],
+  publisher: Sender,
+  room: string | null,
+  rates: readonly number[],
+): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const rate of rates) {
+    results.push(
+      await measure(bench, scenario, {
+        label: { receivers: group.length },
+        group,
+        senders: [publisher],
+        fanout: group.length,
+        ratePerSecond: rate,
+        seconds: bench.quick ? 5 : 8,
+        publish: (run, i, stamp) => publisher.send(run, i, stamp, room),
+      }),
+    );
+    await settle(group, 300);
+  }
+  return results;
 }
