@@ -1,11 +1,13 @@
+import type { JwtConfig } from "./auth/jwt";
 import type { PushJob } from "./push/jobs";
-import type { RoomDO } from "./rooms/room-do";
-import type { UserDO } from "./users/user-do";
 
-/** Bindings and variables declared in wrangler.toml and .dev.vars. */
+/**
+ * Bindings and variables declared in wrangler.toml and .dev.vars. The object namespaces are typed where they are
+ * used (`rooms/stubs.ts`), so nothing that reads configuration depends on the Durable Object classes.
+ */
 export interface Env {
-  ROOMS: DurableObjectNamespace<RoomDO>;
-  USERS: DurableObjectNamespace<UserDO>;
+  ROOMS: DurableObjectNamespace;
+  USERS: DurableObjectNamespace;
   DB: D1Database;
   PUSH_QUEUE: Queue<PushJob>;
   JWT_SECRET?: string;
@@ -49,8 +51,14 @@ export function limitsOf(env: Env): Limits {
   };
 }
 
-export function tokenTtlSeconds(env: Env): number {
-  return positiveInt(env.TOKEN_TTL_SECONDS, 3600);
+export function jwtConfigOf(env: Env): JwtConfig {
+  return {
+    ...(env.JWT_SECRET ? { secret: env.JWT_SECRET } : {}),
+    ...(env.JWT_JWKS_URL ? { jwksUrl: env.JWT_JWKS_URL } : {}),
+    ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
+    ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ttlSeconds: positiveInt(env.TOKEN_TTL_SECONDS, 3600),
+  };
 }
 
 export function listVar(raw: string | undefined): string[] {

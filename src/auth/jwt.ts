@@ -3,7 +3,6 @@ import { z } from "zod";
 import { fail, type Outcome, ok } from "../domain/errors";
 import type { Profile } from "../domain/model";
 import { firstIssue, userIdSchema } from "../domain/validation";
-import { type Env, tokenTtlSeconds } from "../env";
 
 /**
  * Chat tokens: JWTs whose `sub` is the user id, with optional `name` and `avatar` claims. Nothing here knows
@@ -57,22 +56,32 @@ function isKeySetUnavailable(error: unknown): boolean {
   );
 }
 
-export async function verifyChatToken(env: Env, token: string): Promise<Outcome<Identity>> {
+/** How chat tokens are verified and minted: a shared HS256 secret, or a remote key set; optional iss/aud. */
+export interface JwtConfig {
+  secret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** Lifetime (and cap) of minted tokens, in seconds. */
+  ttlSeconds: number;
+}
+
+export async function verifyChatToken(config: JwtConfig, token: string): Promise<Outcome<Identity>> {
   const options = {
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     requiredClaims: ["exp", "sub"],
-    ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
-    ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.audience ? { audience: config.audience } : {}),
   };
   let payload: JWTPayload;
   try {
-    if (env.JWT_JWKS_URL) {
-      ({ payload } = await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), {
+    if (config.jwksUrl) {
+      ({ payload } = await jwtVerify(token, remoteKeySet(config.jwksUrl), {
         ...options,
         algorithms: KEY_SET_ALGORITHMS,
       }));
-    } else if (env.JWT_SECRET) {
-      ({ payload } = await jwtVerify(token, encodeSecret(env.JWT_SECRET), {
+    } else if (config.secret) {
+      ({ payload } = await jwtVerify(token, encodeSecret(config.secret), {
         ...options,
         algorithms: SECRET_ALGORITHMS,
       }));
@@ -83,7 +92,7 @@ export async function verifyChatToken(env: Env, token: string): Promise<Outcome<
     if (error instanceof errors.JWTExpired) return fail("token_expired", "token has expired");
     if (error instanceof errors.JWTClaimValidationFailed)
       return fail("invalid_token", `token ${error.message}`);
-    if (env.JWT_JWKS_URL && isKeySetUnavailable(error)) {
+    if (config.jwksUrl && isKeySetUnavailable(error)) {
       return fail("internal", "the signing key set could not be fetched");
     }
     return fail("invalid_token", "token signature or format is invalid");
@@ -122,17 +131,17 @@ export interface MintedToken {
  * Why this deployment cannot mint tokens, or null when it can. With a JWKS URL the identity provider issues
  * tokens, and an HS256 token minted here would be refused by `verifyChatToken`.
  */
-export function mintingUnavailable(env: Env): string | null {
-  if (env.JWT_JWKS_URL) return "tokens are issued by the identity provider at JWT_JWKS_URL";
-  if (!env.JWT_SECRET) return "JWT_SECRET is not configured";
+export function mintingUnavailable(config: JwtConfig): string | null {
+  if (config.jwksUrl) return "tokens are issued by the identity provider at JWT_JWKS_URL";
+  if (!config.secret) return "JWT_SECRET is not configured";
   return null;
 }
 
-export async function mintChatToken(env: Env, request: MintRequest): Promise<MintedToken> {
-  const secret = env.JWT_JWKS_URL ? undefined : env.JWT_SECRET;
-  if (!secret) throw new Error(`cannot mint chat tokens: ${mintingUnavailable(env)}`);
+export async function mintChatToken(config: JwtConfig, request: MintRequest): Promise<MintedToken> {
+  const secret = config.jwksUrl ? undefined : config.secret;
+  if (!secret) throw new Error(`cannot mint chat tokens: ${mintingUnavailable(config)}`);
   const now = Math.floor(Date.now() / 1000);
-  const ttl = Math.min(request.ttl ?? Number.POSITIVE_INFINITY, tokenTtlSeconds(env));
+  const ttl = Math.min(request.ttl ?? Number.POSITIVE_INFINITY, config.ttlSeconds);
   const expiresAt = now + ttl;
   const jwt = new SignJWT({
     ...(request.name ? { name: request.name } : {}),
@@ -142,8 +151,8 @@ export async function mintChatToken(env: Env, request: MintRequest): Promise<Min
     .setSubject(request.user_id)
     .setIssuedAt(now)
     .setExpirationTime(expiresAt);
-  if (env.JWT_ISSUER) jwt.setIssuer(env.JWT_ISSUER);
-  if (env.JWT_AUDIENCE) jwt.setAudience(env.JWT_AUDIENCE);
+  if (config.issuer) jwt.setIssuer(config.issuer);
+  if (config.audience) jwt.setAudience(config.audience);
   return {
     token: await jwt.sign(encodeSecret(secret)),
     expires_at: new Date(expiresAt * 1000).toISOString(),

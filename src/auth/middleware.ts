@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { Profile } from "../domain/model";
-import type { Env } from "../env";
+import { type Env, jwtConfigOf } from "../env";
 import { ApiError, refuse, unwrap } from "../http/errors";
 import { bearerCredential, tokenFromRequest, verifyChatToken } from "./jwt";
 
@@ -10,7 +10,7 @@ type AuthedEnv = { Bindings: Env; Variables: { user: Profile } };
 export const requireUser = createMiddleware<AuthedEnv>(async (c, next) => {
   const token = tokenFromRequest(c.req.raw);
   if (!token) refuse("unauthorized", "a chat token is required (Authorization: Bearer <token>)");
-  const identity = unwrap(await verifyChatToken(c.env, token));
+  const identity = unwrap(await verifyChatToken(jwtConfigOf(c.env), token));
   c.set("user", identity.user);
   await next();
 });

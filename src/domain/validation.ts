@@ -23,9 +23,15 @@ export const draftSchema = z.object({
   parent_id: z.string().max(64).nullish(),
 });
 
-export function checkDraftLimits(draft: { text: string; data?: unknown }, maxChars: number): string | null {
-  if (draft.text.length > maxChars) return `text is longer than ${maxChars} characters`;
-  if (draft.text.trim() === "" && (draft.data === undefined || draft.data === null)) return "text is empty";
+/** Why a draft cannot be stored under the room's configurable rules, or null when it can. */
+export function checkDraftLimits(
+  draft: { text: string; data?: unknown },
+  maxChars: number,
+): { code: "payload_too_large" | "bad_request"; message: string } | null {
+  if (draft.text.length > maxChars)
+    return { code: "payload_too_large", message: `text is longer than ${maxChars} characters` };
+  if (draft.text.trim() === "" && (draft.data === undefined || draft.data === null))
+    return { code: "bad_request", message: "text is empty" };
   return null;
 }
 

@@ -3,8 +3,8 @@ import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
 import type { SessionContext } from "../dialects/codec";
 import { harajCodec } from "../dialects/haraj/codec";
 import { harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
-import type { Command, CommandOutcome } from "../domain/commands";
-import { type Env, limitsOf } from "../env";
+import { type Env, jwtConfigOf, limitsOf } from "../env";
+import { type DispatchedCommand, dispatch } from "../rooms/dispatch";
 
 /**
  * Haraj clients send through HTTP (the seed's socket only streams). Each endpoint takes the body of the socket
@@ -20,13 +20,11 @@ const ENDPOINTS = {
   "/chat/stop_typing": "stop_typing",
 } as const;
 
-type SessionlessCommand = Extract<Command, { kind: "send" | "send_direct" | "typing" | "read" }>;
-
 for (const [path, verb] of Object.entries(ENDPOINTS)) {
   harajRoutes.post(path, async (c) => {
     const now = () => new Date();
     const token = tokenFromRequest(c.req.raw);
-    const identity = token ? await verifyChatToken(c.env, token) : null;
+    const identity = token ? await verifyChatToken(jwtConfigOf(c.env), token) : null;
     if (!identity?.ok) return packetResponse(harajReply(null, INVALID_ACCESS_TOKEN, now()));
     const user = identity.value.user;
     const ctx: SessionContext = {
@@ -35,6 +33,7 @@ for (const [path, verb] of Object.entries(ENDPOINTS)) {
       room: null,
       maxFrameBytes: limitsOf(c.env).maxFrameBytes,
       now,
+      roomInfo: () => null,
     };
     const body = await c.req.json().catch(() => null);
     const frame = JSON.stringify({
@@ -43,8 +42,8 @@ for (const [path, verb] of Object.entries(ENDPOINTS)) {
     const decoded = harajCodec.decode(harajCodec.initialState(ctx), frame, ctx);
     const tagged = decoded.commands[0];
     if (!tagged) return packetResponse(decoded.replies[0]);
-    const stub = c.env.USERS.get(c.env.USERS.idFromName(user.id));
-    const outcome: CommandOutcome = await stub.perform(user, tagged.command as SessionlessCommand);
+    // The Haraj frames these endpoints take decode only into room commands and direct sends.
+    const outcome = await dispatch(c.env, user, tagged.command as DispatchedCommand);
     const answer = harajCodec.encodeOutcome(decoded.state, tagged.tag, tagged.command, outcome, ctx);
     return packetResponse(answer.frames[0]);
   });

@@ -4,6 +4,7 @@ import type { ErrorCode } from "../domain/errors";
 import { directRoomKey, directRoomUsers, newRoomKey, ROOM_KEY_PATTERN } from "../domain/ids";
 import type { Message, Role } from "../domain/model";
 import type { Env } from "../env";
+import { roomStub } from "../rooms/stubs";
 import { type RoomListCursor, roomKeyOfNumber, roomsOfUser, setRoomMuted } from "../storage/room-index";
 import { profilesOf } from "../storage/users";
 import { jsonBody, jsonResponse, newApi, withChatToken } from "./api";
@@ -31,8 +32,6 @@ import {
  * Rooms, members, bans, mute, direct rooms and history. Each room's Durable Object is the single writer of its
  * state and decides every permission; these routes validate, resolve the room and translate its outcome.
  */
-
-const roomStub = (env: Env, key: string) => env.ROOMS.get(env.ROOMS.idFromName(key));
 
 /** The key of the room a URL names by key or by numeric id; unknown numbers and impossible keys are 404. */
 async function resolveRoomKey(env: Env, ref: string): Promise<string> {
@@ -326,8 +325,14 @@ export const roomRoutes = newApi()
     return created ? c.json(room, 201) : c.json(room, 200);
   })
   .openapi(history, async (c) => {
-    const room = await roomOf(c.env, c.req.valid("param").id);
+    const key = await resolveRoomKey(c.env, c.req.valid("param").id);
+    const outcome = await roomStub(c.env, key).run(c.var.user, {
+      kind: "history",
+      room: key,
+      query: c.req.valid("query"),
+    });
+    const result = unwrap(outcome);
     // RPC typing turns `data: unknown` into never; the room returns plain canonical messages.
-    const messages: Message[] = unwrap(await room.history(c.var.user.id, c.req.valid("query")));
+    const messages = (result.kind === "history" ? result.messages : []) as Message[];
     return c.json({ messages }, 200);
   });

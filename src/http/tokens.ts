@@ -2,7 +2,7 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { mintChatToken, mintingUnavailable } from "../auth/jwt";
 import { requireApiSecret } from "../auth/middleware";
-import type { Env } from "../env";
+import { type Env, jwtConfigOf } from "../env";
 import { API_SECRET_SCHEME, newApi } from "./api";
 import { ApiError, errorContent, errorResponses, refuse } from "./errors";
 import { tokenBodySchema, tokenResponseSchema } from "./schemas";
@@ -21,10 +21,10 @@ export function socketUrls(requestUrl: string, room: string | undefined) {
 }
 
 async function issue(env: Env, requestUrl: string, body: z.infer<typeof tokenBodySchema>) {
-  const unavailable = mintingUnavailable(env);
+  const unavailable = mintingUnavailable(jwtConfigOf(env));
   if (unavailable)
     throw new ApiError({ code: "internal", message: `token minting is off: ${unavailable}` }, 503);
-  const minted = await mintChatToken(env, body);
+  const minted = await mintChatToken(jwtConfigOf(env), body);
   return { ...minted, user_id: body.user_id, urls: socketUrls(requestUrl, body.room) };
 }
 

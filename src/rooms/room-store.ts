@@ -86,24 +86,6 @@ export class RoomStore {
       .toArray();
   }
 
-  memberIds(): string[] {
-    return this.sql
-      .exec<{ user_id: string }>("SELECT user_id FROM members")
-      .toArray()
-      .map((r) => r.user_id);
-  }
-
-  roleOf(userId: string): Role | null {
-    return (
-      this.sql.exec<{ role: Role }>("SELECT role FROM members WHERE user_id = ?", userId).toArray()[0]
-        ?.role ?? null
-    );
-  }
-
-  ownerCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE role = 'owner'").one().n;
-  }
-
   putMember(profile: Profile, role: Role, joinedAt: string): Member {
     this.sql.exec(
       `INSERT INTO members (user_id, role, joined_at, name, avatar) VALUES (?, ?, ?, ?, ?)
@@ -126,8 +108,11 @@ export class RoomStore {
     this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
   }
 
-  isBanned(userId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM bans WHERE user_id = ?", userId).toArray().length > 0;
+  bannedIds(): string[] {
+    return this.sql
+      .exec<{ user_id: string }>("SELECT user_id FROM bans")
+      .toArray()
+      .map((r) => r.user_id);
   }
 
   setBanned(userId: string, banned: boolean, at: string): void {
@@ -214,7 +199,7 @@ export class RoomStore {
   }): DurableEvent {
     if (row.type === "message") {
       const message = JSON.parse(row.message ?? "null") as Message;
-      return { type: "message", room: message.room, seq: row.seq, message };
+      return { type: "message", room: message.room, seq: row.seq, at: message.created_at, message };
     }
     return JSON.parse(row.json ?? "null") as DurableEvent;
   }

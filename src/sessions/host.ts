@@ -1,32 +1,19 @@
-import type { DialectName, SessionContext } from "../dialects/codec";
-import { codecFor } from "../dialects/registry";
+import type { Close, SessionContext } from "../dialects/codec";
+import { type AnyCodec, codecFor, type DialectName } from "../dialects/registry";
 import { CloseCode } from "../domain/close-codes";
 import type { Command, CommandOutcome } from "../domain/commands";
+import { closeReason, refuse } from "../domain/errors";
 import type { ChatEvent, RoomEvent } from "../domain/events";
 import { eventVisibleTo, isDurable } from "../domain/events";
-import type { Profile } from "../domain/model";
-
-/** A socket's session, kept in its attachment so it survives hibernation. */
-export interface Session {
-  sid: string;
-  dialect: DialectName;
-  /** Null until authenticated (first-frame auth). */
-  user: Profile | null;
-  /** The room a room-scoped socket's URL names. */
-  room: string | null;
-  /** The dialect's own state. */
-  state: unknown;
-  /** Subscribed rooms → the last sequence number already sent to this socket when it subscribed. */
-  subs: Record<string, number>;
-  /** Peers whose online state this session watches (user-scoped sessions only). */
-  watches?: string[];
-  connectedAt: number;
-}
+import type { RoomBrief } from "../domain/model";
+import type { Session, SocketInit } from "./session";
 
 /** The keepalive every dialect hosted here may use: a bare newline (STOMP's heart-beat), echoed without waking. */
 export const KEEPALIVE = "\n";
 /** Unauthenticated sockets must authenticate within this time. */
 export const AUTH_GRACE_MS = 15_000;
+/** A session whose token expired is closed (4002) unless it refreshes within this time. */
+export const TOKEN_EXPIRY_GRACE_MS = 30_000;
 
 /**
  * Completes a close the client started. The runtime does not answer a hibernatable socket's Close frame by
@@ -35,36 +22,68 @@ export const AUTH_GRACE_MS = 15_000;
  */
 export function answerClose(ws: WebSocket, code: number, reason: string): void {
   try {
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, closeReason(reason));
   } catch {
     // Already closed.
   }
 }
 
-/** How a socket reached its object: chosen by the Worker, which authenticated it when it could. */
-export interface SocketInit {
-  dialect: DialectName;
-  user: Profile | null;
-  protocol: string | null;
-}
+/**
+ * One hosted socket and its session; every change to the session goes through `update`, which persists it. The
+ * session is read afresh on each access, so a handle held across an await never writes back a stale copy.
+ */
+export class Connection {
+  constructor(
+    readonly ws: WebSocket,
+    private readonly host: SessionHost,
+  ) {}
 
-const SOCKET_INIT_HEADER = "X-Parley-Socket";
+  private get current(): Session {
+    return this.host.sessionOf(this.ws) as Session;
+  }
 
-/** The Worker's upgrade request to a Durable Object, carrying how the socket is to be hosted. */
-export function socketUpgrade(original: Request, init: SocketInit): Request {
-  const headers = new Headers(original.headers);
-  headers.set(SOCKET_INIT_HEADER, JSON.stringify(init));
-  return new Request(original.url, { method: "GET", headers });
-}
+  get session(): Readonly<Session> {
+    return this.current;
+  }
 
-/** The hosting instructions of an upgrade request from the Worker, or the 426 answer to anything else. */
-export function readSocketUpgrade(request: Request): SocketInit | Response {
-  const init = JSON.parse(request.headers.get(SOCKET_INIT_HEADER) ?? "null") as SocketInit | null;
-  if (init && request.headers.get("Upgrade")?.toLowerCase() === "websocket") return init;
-  return Response.json(
-    { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
-    { status: 426 },
-  );
+  get codec(): AnyCodec {
+    return codecFor(this.current.dialect as DialectName);
+  }
+
+  get context(): SessionContext {
+    return this.host.contextOf(this.current);
+  }
+
+  update(patch: Partial<Session>): void {
+    this.host.persist(this.ws, { ...this.current, ...patch });
+  }
+
+  send(frames: string[]): void {
+    if (frames.length === 0) return;
+    try {
+      for (const message of frames.length === 1 ? frames : this.codec.batch(frames)) this.ws.send(message);
+    } catch {
+      // The peer is gone; its close handler cleans up.
+    }
+  }
+
+  /** The frames `event` becomes for this session, keeping whatever the codec tracks about sent events. */
+  encode(event: ChatEvent): string[] {
+    const codec = this.codec;
+    const frames = codec.encodeEvent(this.current.state, event, this.context);
+    if (codec.afterEvent) this.update({ state: codec.afterEvent(this.current.state, event, this.context) });
+    return frames;
+  }
+
+  /** Closes from the server side: the dialect's parting frames first, then the close with a reason that fits. */
+  close(close: Close): void {
+    this.send(this.codec.closeFrames?.(this.current.state, close, this.context) ?? []);
+    try {
+      this.ws.close(close.code, closeReason(close.reason));
+    } catch {
+      // Already closed.
+    }
+  }
 }
 
 export interface Executed {
@@ -73,65 +92,96 @@ export interface Executed {
   before?: ChatEvent[];
 }
 
-export type Executor = (ws: WebSocket, session: Session, command: Command) => Promise<Executed>;
+/** What the object hosting the sockets provides: running commands, and what it knows of rooms. */
+export interface HostHooks {
+  execute(connection: Connection, command: Command): Promise<Executed>;
+  roomInfo(key: string): RoomBrief | null;
+}
 
 /**
  * The socket machinery both Durable Objects share: accepting with the Hibernation API, decoding through the
- * session's codec, running commands one at a time per socket (so a client's frames keep their order), and
- * encoding events. What a command does is the host object's business (`Executor`).
+ * session's codec, running commands one at a time per socket (so a client's frames keep their order), encoding
+ * events, and the timers every dialect needs (auth grace, idle limit, token expiry, server heartbeats). What a
+ * command does is the host object's business (`HostHooks.execute`).
  */
 export class SessionHost {
   private readonly cache = new WeakMap<WebSocket, Session>();
   private readonly queues = new WeakMap<WebSocket, Promise<void>>();
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
+  private readonly lastBeatAt = new WeakMap<WebSocket, number>();
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly maxFrameBytes: number,
-    private readonly execute: Executor,
+    private readonly hooks: HostHooks,
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE, KEEPALIVE));
   }
 
-  accept(init: Omit<Session, "sid" | "state" | "subs" | "connectedAt">, protocol: string | null): Response {
+  /** Accepts a socket for `init`, sends the dialect's opening frames, and returns the 101 answer. */
+  accept(
+    init: SocketInit,
+    room: string | null,
+    tags: string[] = [],
+  ): { response: Response; connection: Connection } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
+    const codec = codecFor(init.dialect as DialectName);
     const session: Session = {
-      ...init,
-      sid: crypto.randomUUID(),
+      sid: init.handoff?.sid ?? crypto.randomUUID(),
+      dialect: init.dialect,
+      user: init.user,
+      authenticatedBy: init.user ? "upgrade" : null,
+      expiresAt: init.expiresAt,
+      room,
       state: null,
       subs: {},
+      follows: [...(codec.initialFollows ?? [])],
+      watches: [],
       connectedAt: Date.now(),
     };
-    session.state = codecFor(init.dialect).initialState(this.contextOf(session));
-    this.ctx.acceptWebSocket(server, init.user ? [`user:${init.user.id}`] : []);
-    this.save(server, session);
-    return new Response(null, {
+    session.state = init.handoff ? init.handoff.state : codec.initialState(this.contextOf(session));
+    this.ctx.acceptWebSocket(server, init.user ? [`user:${init.user.id}`, ...tags] : tags);
+    this.persist(server, session);
+    const connection = new Connection(server, this);
+    if (codec.open && !init.handoff) {
+      const opened = codec.open(session.state, this.contextOf(session));
+      connection.update({ state: opened.state });
+      connection.send(opened.frames);
+      if (opened.close) connection.close(opened.close);
+    }
+    const response = new Response(null, {
       status: 101,
       webSocket: client,
-      headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
+      headers: init.protocol ? { "Sec-WebSocket-Protocol": init.protocol } : {},
     });
+    return { response, connection };
   }
 
-  session(ws: WebSocket): Session | null {
-    let session = this.cache.get(ws);
-    if (!session) {
-      session = (ws.deserializeAttachment() as Session | null) ?? undefined;
-      if (session) this.cache.set(ws, session);
-    }
-    return session ?? null;
-  }
-
-  save(ws: WebSocket, session: Session): void {
+  persist(ws: WebSocket, session: Session): void {
     this.cache.set(ws, session);
     ws.serializeAttachment(session);
   }
 
+  sessionOf(ws: WebSocket): Session | null {
+    let session = this.cache.get(ws);
+    if (!session) {
+      session = (ws.deserializeAttachment() as Session | null) ?? undefined;
+      if (!session) return null;
+      this.cache.set(ws, session);
+    }
+    return session;
+  }
+
+  connection(ws: WebSocket): Connection | null {
+    return this.sessionOf(ws) ? new Connection(ws, this) : null;
+  }
+
   /** Every open socket with its session. */
-  *sessions(): Generator<[WebSocket, Session]> {
+  *connections(): Generator<Connection> {
     for (const ws of this.ctx.getWebSockets()) {
-      const session = this.session(ws);
-      if (session) yield [ws, session];
+      const connection = this.connection(ws);
+      if (connection) yield connection;
     }
   }
 
@@ -142,6 +192,7 @@ export class SessionHost {
       room: session.room,
       maxFrameBytes: this.maxFrameBytes,
       now: () => new Date(),
+      roomInfo: (key) => this.hooks.roomInfo(key),
     };
   }
 
@@ -155,64 +206,44 @@ export class SessionHost {
   }
 
   private async handle(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    const session = this.session(ws);
-    if (!session) return;
-    const codec = codecFor(session.dialect);
+    const connection = this.connection(ws);
+    if (!connection) return;
+    const codec = connection.codec;
     try {
-      const decoded = codec.decode(session.state, frame, this.contextOf(session));
-      session.state = decoded.state;
+      const decoded = codec.decode(connection.session.state, frame, connection.context);
+      connection.update({ state: decoded.state });
       // A closing decode (e.g. STOMP SEND then DISCONNECT in one message) still runs what came before the close.
-      if (!decoded.close) this.send(ws, decoded.replies);
+      if (!decoded.close) connection.send(decoded.replies);
       for (const { command, tag } of decoded.commands) {
-        const { outcome, before } = await this.run(ws, session, command);
-        if (before?.length)
-          this.send(
-            ws,
-            before.flatMap((e) => codec.encodeEvent(session.state, e, this.contextOf(session))),
-          );
-        const answer = codec.encodeOutcome(session.state, tag, command, outcome, this.contextOf(session));
-        session.state = answer.state;
-        this.send(ws, answer.frames);
-        if (answer.close) return this.close(ws, session, answer.close.code, answer.close.reason);
+        const { outcome, before } = await this.run(connection, command);
+        if (before?.length) connection.send(before.flatMap((e) => connection.encode(e)));
+        const answer = codec.encodeOutcome(
+          connection.session.state,
+          tag,
+          command,
+          outcome,
+          connection.context,
+        );
+        connection.update({ state: answer.state });
+        connection.send(answer.frames);
+        if (answer.close) return connection.close(answer.close);
       }
       if (decoded.close) {
-        this.send(ws, decoded.replies);
-        return this.close(ws, session, decoded.close.code, decoded.close.reason);
+        connection.send(decoded.replies);
+        connection.close(decoded.close);
       }
-      this.save(ws, session);
     } catch (error) {
-      console.error("session frame failed", session.dialect, error);
-      this.close(ws, session, CloseCode.ServerError, "internal error");
+      console.error("session frame failed", connection.session.dialect, error);
+      connection.close({ code: CloseCode.ServerError, reason: "internal error" });
     }
   }
 
-  private async run(ws: WebSocket, session: Session, command: Command): Promise<Executed> {
+  private async run(connection: Connection, command: Command): Promise<Executed> {
     try {
-      return await this.execute(ws, session, command);
+      return await this.hooks.execute(connection, command);
     } catch (error) {
       console.error("command failed", command.kind, error);
-      return { outcome: { ok: false, error: { code: "internal", message: "internal error" } } };
-    }
-  }
-
-  send(ws: WebSocket, frames: string[]): void {
-    if (frames.length === 0) return;
-    const session = this.session(ws);
-    if (!session) return;
-    try {
-      for (const message of frames.length === 1 ? frames : codecFor(session.dialect).batch(frames))
-        ws.send(message);
-    } catch {
-      // The peer is gone; its close handler cleans up.
-    }
-  }
-
-  close(ws: WebSocket, session: Session, code: number, reason: string): void {
-    this.save(ws, session);
-    try {
-      ws.close(code, reason);
-    } catch {
-      // Already closed.
+      return { outcome: refuse.internal() };
     }
   }
 
@@ -220,29 +251,27 @@ export class SessionHost {
    * Sends room events to every socket that should see them: `wants` says whether a session follows the room,
    * and durable events already covered by a session's resume backlog (seq at or below its seam) are skipped.
    * Where a dialect's encoding depends on the event alone, each event is encoded once per call, and sockets that
-   * get the same events share one batched message: one string built once, instead of one per socket.
+   * get the same events share one batched message: one string built once, instead of one per socket. An event
+   * that cannot be encoded is skipped with a logged error, so it never stops the events after it.
    */
-  fanOut(events: RoomEvent[], wants: (session: Session, room: string) => boolean): void {
+  fanOut(events: RoomEvent[], wants: (session: Session, event: RoomEvent) => boolean): void {
     if (events.length === 0) return;
-    const shared = new Map<DialectName, { frames: string[][]; messages: Map<string, string[]> }>();
-    for (const [ws, session] of this.sessions()) {
+    const shared = new Map<string, { frames: string[][]; messages: Map<string, string[]> }>();
+    for (const connection of this.connections()) {
+      const session = connection.session;
       const user = session.user;
       if (!user) continue;
       const picked: number[] = [];
       for (let i = 0; i < events.length; i++) {
         const event = events[i] as RoomEvent;
-        if (!wants(session, event.room) || !eventVisibleTo(event, user.id)) continue;
+        if (!wants(session, event) || !eventVisibleTo(event, user.id)) continue;
         if (isDurable(event) && event.seq <= (session.subs[event.room] ?? 0)) continue;
         picked.push(i);
       }
       if (picked.length === 0) continue;
-      const codec = codecFor(session.dialect);
+      const codec = connection.codec;
       if (!codec.eventEncodingIsShared) {
-        const ctx = this.contextOf(session);
-        this.send(
-          ws,
-          picked.flatMap((i) => codec.encodeEvent(session.state, events[i] as RoomEvent, ctx)),
-        );
+        connection.send(picked.flatMap((i) => safely(() => connection.encode(events[i] as RoomEvent))));
         continue;
       }
       const cache = shared.get(codec.name) ?? { frames: [], messages: new Map<string, string[]>() };
@@ -250,41 +279,84 @@ export class SessionHost {
       const selection = picked.length === events.length ? "all" : picked.join(",");
       let messages = cache.messages.get(selection);
       if (!messages) {
-        const ctx = this.contextOf(session);
         const frames = picked.flatMap((i) => {
-          cache.frames[i] ??= codec.encodeEvent(session.state, events[i] as RoomEvent, ctx);
+          cache.frames[i] ??= safely(() => connection.encode(events[i] as RoomEvent));
           return cache.frames[i];
         });
         messages = frames.length <= 1 ? frames : codec.batch(frames);
         cache.messages.set(selection, messages);
       }
       try {
-        for (const message of messages) ws.send(message);
+        for (const message of messages) connection.ws.send(message);
       } catch {
         // The peer is gone; its close handler cleans up.
       }
     }
   }
 
-  /** Closes sockets that never authenticated in time or went silent; returns when the next check is due. */
+  /**
+   * The timers of every session: closes sockets that never authenticated in time, went silent, or kept an
+   * expired token past the grace period, and drives server heartbeats. Returns when the next check is due.
+   */
   sweep(now: number): number | null {
     let next: number | null = null;
-    for (const [ws, session] of this.sessions()) {
+    const due = (at: number) => {
+      if (at > now) next = next === null ? at : Math.min(next, at);
+    };
+    for (const connection of this.connections()) {
+      const { ws, session } = connection;
+      const codec = connection.codec;
       const lastBeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       const lastActive = Math.max(lastBeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
-      const idleLimit = codecFor(session.dialect).idleLimitMs(session.state);
-      let due: number | null;
       if (!session.user) {
-        due = session.connectedAt + AUTH_GRACE_MS;
-        if (now >= due) this.close(ws, session, CloseCode.NoAuthToken, "authentication timed out");
-      } else if (idleLimit !== null) {
-        due = lastActive + idleLimit;
-        if (now >= due) this.close(ws, session, CloseCode.Afk, "no keepalive");
-      } else {
-        due = null;
+        const deadline = session.connectedAt + AUTH_GRACE_MS;
+        if (now >= deadline) {
+          connection.close({ code: CloseCode.NoAuthToken, reason: "authentication timed out" });
+          continue;
+        }
+        due(deadline);
+      } else if (session.expiresAt !== null) {
+        const deadline = session.expiresAt + TOKEN_EXPIRY_GRACE_MS;
+        if (now >= deadline) {
+          connection.close({ code: CloseCode.InvalidToken, reason: "token expired" });
+          continue;
+        }
+        due(deadline);
       }
-      if (due !== null && due > now) next = next === null ? due : Math.min(next, due);
+      const idleLimit = codec.idleLimitMs(session.state);
+      if (idleLimit !== null) {
+        if (now >= lastActive + idleLimit) {
+          connection.close({ code: CloseCode.Afk, reason: "no keepalive" });
+          continue;
+        }
+        due(lastActive + idleLimit);
+      }
+      if (codec.heartbeat) {
+        const beatDue = (this.lastBeatAt.get(ws) ?? session.connectedAt) + codec.heartbeat.intervalMs;
+        if (now >= beatDue) {
+          this.lastBeatAt.set(ws, now);
+          const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
+          connection.update({ state: beat.state });
+          connection.send(beat.frames);
+          if (beat.close) {
+            connection.close(beat.close);
+            continue;
+          }
+          due(now + codec.heartbeat.intervalMs);
+        } else {
+          due(beatDue);
+        }
+      }
     }
     return next;
+  }
+}
+
+function safely(encode: () => string[]): string[] {
+  try {
+    return encode();
+  } catch (error) {
+    console.error("event could not be encoded; skipped", error);
+    return [];
   }
 }

@@ -7,7 +7,8 @@ import { type MessageRow, toMessage } from "./room-rows";
  */
 
 export interface RoomListItem {
-  room: Room;
+  /** The index does not keep epochs: a room's epoch comes from the room (subscribed answers, acks). */
+  room: Omit<Room, "epoch">;
   role: Role;
   muted: boolean;
   /** Others' visible, undeleted messages above my read marker. */
@@ -39,7 +40,7 @@ interface RoomListRow {
   unread_count: number;
 }
 
-function toRoom(row: RoomListRow): Room {
+function toRoom(row: RoomListRow): Omit<Room, "epoch"> {
   return {
     key: row.key,
     number: row.number,
@@ -127,6 +128,19 @@ async function lastMessageRowsOf(db: D1Database, rooms: RoomListRow[]): Promise<
 }
 
 /** The string key of the room with this numeric id, or null when there is none. */
+/**
+ * The key of the room a URL segment names: the room with that key, else, when the segment is all digits, the
+ * room with that number. Keys may be all digits too (STOMP channel keys), so the key is tried first.
+ */
+export async function resolveRoomRef(db: D1Database, ref: string): Promise<string | null> {
+  if (!/^\d{1,15}$/.test(ref)) return ref || null;
+  const row = await db
+    .prepare("SELECT key FROM rooms WHERE key = ?1 UNION ALL SELECT key FROM rooms WHERE id = ?2 LIMIT 1")
+    .bind(ref, Number(ref))
+    .first<{ key: string }>();
+  return row?.key ?? null;
+}
+
 export async function roomKeyOfNumber(db: D1Database, number: number): Promise<string | null> {
   return (await db.prepare("SELECT key FROM rooms WHERE id = ?").bind(number).first<string>("key")) ?? null;
 }

@@ -176,6 +176,13 @@ export function toMessage(row: MessageRow, roomKey: string): Message {
     created_at: row.created_at,
     edited_at: row.edited_at,
     deleted_at: row.deleted_at,
+    version: 1,
+    changed_seq: row.seq,
+    thread: null,
+    reactions: [],
+    pinned_at: null,
+    mentions: [],
+    mentions_room: false,
   };
 }
 

@@ -1,104 +1,92 @@
-import { DurableObject } from "cloudflare:workers";
 import { verifyChatToken } from "../auth/jwt";
-import type { DialectName } from "../dialects/codec";
-import { codecFor } from "../dialects/registry";
 import type { Command, CommandOutcome } from "../domain/commands";
-import { fail, type Outcome, ok } from "../domain/errors";
+import { type Outcome, ok, refuse } from "../domain/errors";
 import type { DurableEvent, RoomEvent, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
-import type { Ack, Message, MessageDraft, Profile, Room } from "../domain/model";
+import type { Message, Profile, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
-import { type Env, limitsOf } from "../env";
+import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
-import { answerClose, type Executed, readSocketUpgrade, type Session, SessionHost } from "../sessions/host";
-import { loadProfile, pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
+import { isRoomCommand } from "../rooms/commands";
+import { dispatch, roomKeyOf } from "../rooms/dispatch";
+import { roomStub, userStub } from "../rooms/stubs";
+import type { Connection, Executed } from "../sessions/host";
+import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
+import { type Job, SocketObject } from "../sessions/socket-object";
+import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
 
 /**
- * One user: the single writer of their presence, subscriptions, unread counters and push decisions; host of
- * their user-scoped sockets on every device. Room events arrive once per event batch from each RoomDO and are
+ * One user: the single writer of their presence, follows, unread counters and push decisions; host of their
+ * user-scoped sockets on every device. Room events arrive once per event batch from each room's object and are
  * written to every interested socket here.
  */
-export class UserDO extends DurableObject<Env> {
+export class UserDO extends SocketObject {
   private readonly store: UserStore;
-  private readonly sockets: SessionHost;
   /** Events of rooms whose subscription is in flight, held until the subscription's seam is known. */
   private readonly holding = new Map<string, RoomEvent[]>();
+  private briefs: Map<string, RoomBrief> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new UserStore(ctx.storage.sql);
-    this.sockets = new SessionHost(ctx, limitsOf(env).maxFrameBytes, (ws, session, command) =>
-      this.execute(ws, session, command),
-    );
   }
 
   // ---- sockets ----
 
-  override async fetch(request: Request): Promise<Response> {
-    const init = readSocketUpgrade(request);
-    if (init instanceof Response) return init;
-    const response = this.sockets.accept(
-      { dialect: init.dialect, user: init.user, room: null },
-      init.protocol,
-    );
-    if (init.user) await this.cameOnline(init.user);
-    await this.wakeAt(Date.now() + 15_000);
-    return response;
+  protected async admit(_init: SocketInit): Promise<{ room: null } | Response> {
+    return { room: null };
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.sockets.onMessage(ws, message);
+  protected override async onOpen(connection: Connection): Promise<void> {
+    if (connection.session.user) await this.cameOnline(connection.session.user);
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    answerClose(ws, code, reason);
-    await this.socketGone(ws);
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.socketGone(ws);
-  }
-
-  override async alarm(): Promise<void> {
-    const now = Date.now();
-    await this.releasePushes(now);
-    const next = this.sockets.sweep(now);
-    if (next !== null) await this.wakeAt(next);
-  }
-
-  private async wakeAt(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-  }
-
-  /** Authenticated sockets other than `except`. */
-  private liveSockets(except?: WebSocket): [WebSocket, Session][] {
-    return [...this.sockets.sessions()].filter(([ws, s]) => ws !== except && s.user !== null);
-  }
-
-  private async socketGone(ws: WebSocket): Promise<void> {
-    const session = this.sockets.session(ws);
-    if (!session?.user) return;
+  protected override async onGone(connection: Connection): Promise<void> {
+    const { session } = connection;
+    if (!session.user) return;
     const user = session.user;
-    const others = this.liveSockets(ws);
-    const stillSubscribed = new Set(others.flatMap(([, s]) => Object.keys(s.subs)));
-    const stillWatched = new Set(others.flatMap(([, s]) => watchesOf(s)));
+    const others = this.liveSessions(connection.ws);
+    const stillSubscribed = new Set(others.flatMap((s) => Object.keys(s.subs)));
+    const stillWatched = new Set(others.flatMap((s) => s.watches));
     const subscribed = Object.keys(session.subs);
-    session.subs = {};
-    this.sockets.save(ws, session);
+    connection.update({ subs: {} });
     if (others.length === 0) return this.wentOffline(user);
     await Promise.allSettled([
       ...subscribed
         .filter((room) => !stillSubscribed.has(room))
-        .map((room) => this.room(room).detachUser(user.id, true)),
-      ...watchesOf(session)
+        .map((room) => roomStub(this.env, room).detachUser(user.id, true)),
+      ...session.watches
         .filter((peer) => !stillWatched.has(peer))
         .map((peer) => this.unwatchPeer(user.id, peer)),
     ]);
+  }
+
+  protected override jobs(): Job[] {
+    return [{ name: "push release", run: async (now) => this.releasePushes(now) }];
+  }
+
+  protected roomInfo(key: string): RoomBrief | null {
+    this.briefs ??= this.store.briefs();
+    return this.briefs.get(key) ?? null;
+  }
+
+  private remember(brief: RoomBrief): void {
+    this.roomInfo(brief.key);
+    this.briefs?.set(brief.key, brief);
+    this.store.saveBrief(brief);
+  }
+
+  /** Sessions of authenticated sockets other than `except`. */
+  private liveSessions(except?: WebSocket): Session[] {
+    return this.liveConnections(except).map((c) => c.session);
+  }
+
+  private liveConnections(except?: WebSocket): Connection[] {
+    return [...this.sockets.connections()].filter((c) => c.ws !== except && c.session.user !== null);
   }
 
   // ---- presence ----
@@ -106,7 +94,7 @@ export class UserDO extends DurableObject<Env> {
   /** The first authenticated socket makes the user online: rooms start delivering, watchers hear of it. */
   private async cameOnline(user: Profile): Promise<void> {
     this.store.saveProfile(user);
-    if (this.liveSockets().length === 1) await this.goOnline(user);
+    if (this.liveConnections().length === 1) await this.goOnline(user);
   }
 
   private async goOnline(user: Profile): Promise<void> {
@@ -123,31 +111,33 @@ export class UserDO extends DurableObject<Env> {
     const watching = this.store.watching();
     this.store.clearAttached();
     await Promise.allSettled([
-      ...attached.map((key) => this.room(key).detachUser(user.id)),
+      ...attached.map((key) => roomStub(this.env, key).detachUser(user.id)),
       ...watching.map((peer) => this.unwatchPeer(user.id, peer)),
     ]);
     await this.tellWatchers(user.id, false, at);
     // A device that connected while the detaches were in flight found the user still online and attached
     // nothing; the detaches may have undone its registrations, so register again.
-    if (this.liveSockets().length > 0) await this.goOnline(user);
+    if (this.liveConnections().length > 0) await this.goOnline(user);
   }
 
   private async attach(user: Profile, key: string): Promise<void> {
-    const result = await this.room(key).attachUser(user, null, false);
-    if (result.ok) this.store.markAttached(key);
+    const result = await roomStub(this.env, key).attachUser(user, null, false);
+    if (!result.ok) return;
+    this.store.markAttached(key);
+    this.remember(result.value.brief);
   }
 
   private async tellWatchers(userId: string, online: boolean, lastSeen: string | null): Promise<void> {
     const calls = this.store
       .watchers()
-      .map((watcher) => this.user(watcher).peerPresence(userId, online, lastSeen));
+      .map((watcher) => userStub(this.env, watcher).peerPresence(userId, online, lastSeen));
     await Promise.allSettled(calls);
   }
 
   /** A watcher registers; answers this user's current state. */
   async addWatcher(watcherId: string): Promise<{ online: boolean; last_seen: string | null }> {
     this.store.addWatcher(watcherId);
-    return { online: this.liveSockets().length > 0, last_seen: this.store.lastSeen() };
+    return { online: this.liveConnections().length > 0, last_seen: this.store.lastSeen() };
   }
 
   async removeWatcher(watcherId: string): Promise<void> {
@@ -163,14 +153,14 @@ export class UserDO extends DurableObject<Env> {
       last_seen: lastSeen,
       at: new Date().toISOString(),
     };
-    for (const [ws, session] of this.liveSockets()) {
-      if (watchesOf(session).includes(peerId)) this.sockets.send(ws, this.encode(session, event));
+    for (const connection of this.liveConnections()) {
+      if (connection.session.watches.includes(peerId)) connection.send(connection.encode(event));
     }
   }
 
   private async unwatchPeer(userId: string, peer: string): Promise<void> {
     this.store.stopWatching(peer);
-    await this.user(peer).removeWatcher(userId);
+    await userStub(this.env, peer).removeWatcher(userId);
   }
 
   // ---- room events ----
@@ -183,24 +173,22 @@ export class UserDO extends DurableObject<Env> {
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
-    this.sockets.fanOut(events, (session, key) => key in session.subs || streamsAllRooms(session.dialect));
+    this.sockets.fanOut(events, (session, event) => followsRoom(session, event.room));
     this.countUnread(room, events);
-    const others = this.liveSockets().filter(
-      ([, session]) => !(room in session.subs) && !streamsAllRooms(session.dialect),
-    );
+    const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
     const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
     if (!inbox) return;
-    for (const [ws, session] of others) this.sockets.send(ws, this.encode(session, inbox));
+    for (const connection of others) connection.send(connection.encode(inbox));
   }
 
   /** The user was added to a room: if online, start following it. */
   async joinedRoom(room: string): Promise<void> {
     const user = this.store.profile();
-    const sockets = this.liveSockets();
-    if (!user || sockets.length === 0) return;
+    const connections = this.liveConnections();
+    if (!user || connections.length === 0) return;
     await this.attach(user, room);
-    const event: UserEvent = { type: "room_added", room };
-    for (const [ws, session] of sockets) this.sockets.send(ws, this.encode(session, event));
+    const event: UserEvent = { type: "room_added", room, listing: null };
+    for (const connection of connections) connection.send(connection.encode(event));
   }
 
   /**
@@ -210,13 +198,19 @@ export class UserDO extends DurableObject<Env> {
   async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
     this.countUnread(
       room.key,
-      messages.map((message) => ({ type: "message", room: room.key, seq: message.seq, message })),
+      messages.map((message) => ({
+        type: "message",
+        room: room.key,
+        seq: message.seq,
+        at: message.created_at,
+        message,
+      })),
       userId,
     );
     const prefs = await pushPreferences(this.env.DB, userId, room.number);
     const recipient: Recipient = {
       user_id: userId,
-      online: this.liveSockets().length > 0,
+      online: this.liveConnections().length > 0,
       push_enabled: prefs.push_enabled,
     };
     let state = this.store.pushState();
@@ -252,13 +246,13 @@ export class UserDO extends DurableObject<Env> {
   }
 
   /** Collapse windows that closed with messages held: one push per room carrying the count. */
-  private async releasePushes(now: number): Promise<void> {
+  private async releasePushes(now: number): Promise<number | null> {
     const userId = this.store.owner();
-    if (!userId) return;
+    if (!userId) return null;
     const prefs = await pushPreferences(this.env.DB, userId, null);
     const recipient: Recipient = {
       user_id: userId,
-      online: this.liveSockets().length > 0,
+      online: this.liveConnections().length > 0,
       push_enabled: prefs.push_enabled,
     };
     const released = releaseHeldPushes(this.store.pushState(), recipient, now);
@@ -266,8 +260,9 @@ export class UserDO extends DurableObject<Env> {
       userId,
       released.state,
       released.pushes.map((intent) => messagePushJob(userId, intent)),
-      released.wake_at,
+      null,
     );
+    return released.wake_at;
   }
 
   /** Unread counters: others' messages add, the user's own read marker clears, in event order. */
@@ -293,90 +288,82 @@ export class UserDO extends DurableObject<Env> {
     );
     if (!touched) return null;
     const summary = this.store.inbox(room);
-    return { type: "inbox", room, unread: summary.unread, last_message: summary.last_message };
-  }
-
-  private encode(session: Session, event: UserEvent | RoomEvent): string[] {
-    return codecFor(session.dialect).encodeEvent(session.state, event, this.sockets.contextOf(session));
+    return {
+      type: "inbox",
+      room,
+      unread: summary.unread,
+      mentions: 0,
+      last_message: summary.last_message,
+      total_unread: this.store.totalUnread(),
+    };
   }
 
   // ---- commands ----
 
-  private room(key: string) {
-    return this.env.ROOMS.get(this.env.ROOMS.idFromName(key));
-  }
-
-  private user(id: string) {
-    return this.env.USERS.get(this.env.USERS.idFromName(id));
-  }
-
-  private async execute(ws: WebSocket, session: Session, command: Command): Promise<Executed> {
-    if (command.kind === "auth") return { outcome: await this.authenticate(ws, session, command.token) };
-    const user = session.user;
-    if (!user) return { outcome: fail("unauthorized", "authenticate first") };
+  protected async onCommand(connection: Connection, command: Command): Promise<Executed> {
+    if (command.kind === "auth") return { outcome: await this.authenticate(connection, command.token) };
+    const user = connection.session.user;
+    if (!user) return { outcome: refuse.unauthenticated() };
+    if (isRoomCommand(command) || command.kind === "send_direct")
+      return { outcome: await dispatch(this.env, user, command) };
     switch (command.kind) {
+      case "refresh_token":
+        return { outcome: await this.refresh(connection, user, command.token) };
       case "subscribe":
-        return this.subscribe(ws, session, user, command.room, command.since);
+        return this.subscribe(connection, user, command);
       case "unsubscribe": {
-        const was = command.room in session.subs;
-        delete session.subs[command.room];
-        this.sockets.save(ws, session);
-        const elsewhere = this.liveSockets(ws).some(([, s]) => command.room in s.subs);
-        if (was && !elsewhere) await this.room(command.room).detachUser(user.id, true);
-        return { outcome: ok({ kind: "unsubscribed", room: command.room }) };
+        const room = await roomKeyOf(this.env, command.room);
+        if (!room) return { outcome: refuse.roomNotFound() };
+        const was = room in connection.session.subs;
+        const { [room]: _, ...subs } = connection.session.subs;
+        connection.update({ subs });
+        const elsewhere = this.liveSessions(connection.ws).some((s) => room in s.subs);
+        if (was && !elsewhere) await roomStub(this.env, room).detachUser(user.id, true);
+        return { outcome: ok({ kind: "unsubscribed", room }) };
       }
+      case "follow":
+        connection.update({ follows: [...new Set([...connection.session.follows, command.scope])] });
+        return { outcome: ok({ kind: "followed", scope: command.scope }) };
+      case "unfollow":
+        connection.update({ follows: connection.session.follows.filter((s) => s !== command.scope) });
+        return { outcome: ok({ kind: "unfollowed", scope: command.scope }) };
       case "watch":
-        return { outcome: await this.watch(ws, session, user, command.user) };
-      case "send":
-      case "send_direct":
-      case "typing":
-      case "read":
-        return { outcome: await this.perform(user, command) };
+        return { outcome: await this.watch(connection, user, command.user) };
       case "unwatch": {
         if (!(await this.mayWatch(user.id, command.user))) return { outcome: presenceForbidden() };
-        const watches = watchesOf(session).filter((peer) => peer !== command.user);
-        setWatches(session, watches);
-        this.sockets.save(ws, session);
-        if (!this.liveSockets(ws).some(([, s]) => watchesOf(s).includes(command.user))) {
+        connection.update({ watches: connection.session.watches.filter((peer) => peer !== command.user) });
+        if (!this.liveSessions(connection.ws).some((s) => s.watches.includes(command.user))) {
           await this.unwatchPeer(user.id, command.user);
         }
         return { outcome: ok({ kind: "unwatched", user: command.user }) };
       }
+      case "notifications_read":
+        return { outcome: refuse.badRequest("notifications are not available yet") };
     }
   }
 
-  /** Commands that need no session: from a socket, or from a dialect's HTTP endpoints. */
-  async perform(
-    user: Profile,
-    command: Extract<Command, { kind: "send" | "send_direct" | "typing" | "read" }>,
-  ): Promise<CommandOutcome> {
-    switch (command.kind) {
-      case "send":
-        return sent(command.room, await this.room(command.room).post(user, command.draft));
-      case "send_direct":
-        return this.sendDirect(user, command.to, command.draft);
-      case "typing": {
-        const done = await this.room(command.room).setTyping(user, command.typing);
-        return done.ok ? ok({ kind: "typing" }) : done;
-      }
-      case "read": {
-        const read = await this.room(command.room).markRead(user.id, command.seq);
-        return read.ok ? ok({ kind: "read", room: command.room, seq: read.value.seq }) : read;
-      }
-    }
-  }
-
-  private async authenticate(ws: WebSocket, session: Session, token: string): Promise<CommandOutcome> {
-    if (session.user) return fail("bad_request", "already authenticated");
-    const identity = await verifyChatToken(this.env, token);
+  private async authenticate(connection: Connection, token: string): Promise<CommandOutcome> {
+    const identity = await verifyChatToken(jwtConfigOf(this.env), token);
     if (!identity.ok) return identity;
+    const user = identity.value.user;
+    const current = connection.session.user;
+    const refusal = reauthRefusal(connection.session, user.id);
+    if (refusal) return refuse.badRequest(refusal);
     const known = this.store.profile();
-    if (known && known.id !== identity.value.user.id)
-      return fail("forbidden", "this socket belongs to another user");
-    session.user = identity.value.user;
-    this.sockets.save(ws, session);
-    await this.cameOnline(identity.value.user);
-    return ok({ kind: "auth", user: identity.value.user });
+    if (known && known.id !== user.id) return refuse.forbidden("this socket belongs to another user");
+    const expiresAt = identity.value.expiresAt * 1000;
+    connection.update({ user: current ?? user, expiresAt, authenticatedBy: "frame" });
+    if (!current) await this.cameOnline(user);
+    return ok({ kind: "auth", user: current ?? user, expires_at: new Date(expiresAt).toISOString() });
+  }
+
+  private async refresh(connection: Connection, user: Profile, token: string): Promise<CommandOutcome> {
+    const identity = await verifyChatToken(jwtConfigOf(this.env), token);
+    if (!identity.ok) return identity;
+    if (identity.value.user.id !== user.id) return refuse.forbidden("the new token names another user");
+    const expiresAt = identity.value.expiresAt * 1000;
+    connection.update({ expiresAt });
+    return ok({ kind: "token_refreshed", user, expires_at: new Date(expiresAt).toISOString() });
   }
 
   /**
@@ -384,44 +371,31 @@ export class UserDO extends DurableObject<Env> {
    * to `head` in one step; live events that overtake that answer are held and replayed past the seam.
    */
   private async subscribe(
-    ws: WebSocket,
-    session: Session,
+    connection: Connection,
     user: Profile,
-    room: string,
-    since: number | null,
+    command: Extract<Command, { kind: "subscribe" }>,
   ): Promise<Executed> {
+    const room = await roomKeyOf(this.env, command.room);
+    if (!room) return { outcome: refuse.roomNotFound() };
     const held: RoomEvent[] = this.holding.get(room) ?? [];
     this.holding.set(room, held);
-    let result: Outcome<{ head: number; backlog: DurableEvent[] }>;
+    let result: Outcome<{ head: number; epoch: string; brief: RoomBrief; backlog: DurableEvent[] }>;
     try {
-      result = await this.room(room).attachUser(user, since, true);
+      const since = command.since === null ? null : { seq: command.since, epoch: command.epoch ?? null };
+      result = await roomStub(this.env, room).attachUser(user, since, true);
     } finally {
       if (this.holding.get(room) === held) this.holding.delete(room);
     }
     if (!result.ok) return { outcome: result };
-    const { head, backlog } = result.value;
+    const { head, epoch, brief, backlog } = result.value;
     this.store.markAttached(room);
-    session.subs[room] = head;
-    this.sockets.save(ws, session);
+    this.remember(brief);
+    connection.update({ subs: { ...connection.session.subs, [room]: head } });
     const overtaken = held.filter((e) => !isDurable(e) || e.seq > head);
     return {
-      outcome: ok({ kind: "subscribed", room, head }),
+      outcome: ok({ kind: "subscribed", room, head, epoch }),
       before: [...backlog, ...overtaken],
     };
-  }
-
-  private async sendDirect(user: Profile, to: string, draft: MessageDraft): Promise<CommandOutcome> {
-    if (to === user.id) return fail("bad_request", "cannot message yourself");
-    const key = directRoomKey(user.id, to);
-    const peer = (await loadProfile(this.env.DB, to)) ?? { id: to, name: null, avatar: null };
-    const created = await this.room(key).create({
-      key,
-      kind: "direct",
-      creator: user,
-      members: [{ profile: peer, role: "member" }],
-    });
-    if (!created.ok) return created;
-    return sent(key, await this.room(key).post(user, draft));
   }
 
   /** Seed 001: listening to a peer, and unlistening, need a direct room with them. */
@@ -430,32 +404,14 @@ export class UserDO extends DurableObject<Env> {
     return canWatchPresence(shares, peer === userId);
   }
 
-  private async watch(ws: WebSocket, session: Session, user: Profile, peer: string): Promise<CommandOutcome> {
+  private async watch(connection: Connection, user: Profile, peer: string): Promise<CommandOutcome> {
     if (!(await this.mayWatch(user.id, peer))) return presenceForbidden();
-    const state = await this.user(peer).addWatcher(user.id);
+    const state = await userStub(this.env, peer).addWatcher(user.id);
     this.store.startWatching(peer);
-    setWatches(session, [...new Set([...watchesOf(session), peer])]);
-    this.sockets.save(ws, session);
+    connection.update({ watches: [...new Set([...connection.session.watches, peer])] });
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
 }
 
 const presenceForbidden = () =>
-  fail("forbidden", "presence is visible only between users who share a direct room");
-
-function sent(room: string, ack: Outcome<Ack>): CommandOutcome {
-  return ack.ok ? ok({ kind: "sent", room, ack: ack.value }) : ack;
-}
-
-/** Dialects whose sessions receive every room of the user without subscribing (Haraj's stream). */
-function streamsAllRooms(dialect: DialectName): boolean {
-  return codecFor(dialect).streamsAllRooms === true;
-}
-
-function watchesOf(session: Session): string[] {
-  return session.watches ?? [];
-}
-
-function setWatches(session: Session, watches: string[]): void {
-  session.watches = watches;
-}
+  refuse.forbidden("presence is visible only between users who share a direct room");

@@ -1,4 +1,4 @@
-import type { Message, Profile } from "../domain/model";
+import type { Message, Profile, RoomBrief } from "../domain/model";
 import { emptyPushState, type PushState } from "../push/decision";
 
 /**
@@ -16,6 +16,7 @@ export class UserStore {
       CREATE TABLE IF NOT EXISTS last_message (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS briefs (room TEXT PRIMARY KEY, json TEXT NOT NULL);
     `);
   }
 
@@ -74,6 +75,24 @@ export class UserStore {
     this.sql.exec("INSERT OR IGNORE INTO attached (room) VALUES (?)", room);
   }
 
+  /** What this object learned of its rooms (number, kind, epoch), for dialects that name rooms by number. */
+  briefs(): Map<string, RoomBrief> {
+    return new Map(
+      this.sql
+        .exec<{ room: string; json: string }>("SELECT room, json FROM briefs")
+        .toArray()
+        .map((r) => [r.room, JSON.parse(r.json) as RoomBrief]),
+    );
+  }
+
+  saveBrief(brief: RoomBrief): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO briefs (room, json) VALUES (?, ?)",
+      brief.key,
+      JSON.stringify(brief),
+    );
+  }
+
   clearAttached(): void {
     this.sql.exec("DELETE FROM attached");
   }
@@ -100,6 +119,10 @@ export class UserStore {
 
   readUpTo(room: string, seq: number): void {
     this.sql.exec("DELETE FROM unread WHERE room = ? AND seq <= ?", room, seq);
+  }
+
+  totalUnread(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread").one().n;
   }
 
   inbox(room: string): { unread: number; last_message: Message | null } {

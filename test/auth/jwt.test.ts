@@ -8,6 +8,7 @@ import {
   tokenFromRequest,
   verifyChatToken,
 } from "../../src/auth/jwt";
+import { jwtConfigOf } from "../../src/env";
 import { tokenFor } from "../helpers/tokens";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -24,7 +25,7 @@ function unsigned(claims: JWTPayload): string {
 }
 
 async function expectRefused(token: string, code: string, verifyEnv = env) {
-  const outcome = await verifyChatToken(verifyEnv, token);
+  const outcome = await verifyChatToken(jwtConfigOf(verifyEnv), token);
   expect(outcome.ok).toBe(false);
   if (!outcome.ok) expect(outcome.error.code).toBe(code);
 }
@@ -33,7 +34,7 @@ describe("verifyChatToken with the shared secret (HS256)", () => {
   it("accepts a valid token and reads sub, name, avatar and exp", async () => {
     const exp = now() + 120;
     const outcome = await verifyChatToken(
-      env,
+      jwtConfigOf(env),
       await tokenFor("alice", { name: "Alice", avatar: "https://a/x.png", exp }),
     );
     expect(outcome).toEqual({
@@ -43,7 +44,7 @@ describe("verifyChatToken with the shared secret (HS256)", () => {
   });
 
   it("gives null name and avatar when the claims are absent", async () => {
-    const outcome = await verifyChatToken(env, await tokenFor("bob"));
+    const outcome = await verifyChatToken(jwtConfigOf(env), await tokenFor("bob"));
     expect(outcome.ok && outcome.value.user).toEqual({ id: "bob", name: null, avatar: null });
   });
 
@@ -55,8 +56,12 @@ describe("verifyChatToken with the shared secret (HS256)", () => {
   });
 
   it("tolerates a little clock skew on exp and nbf", async () => {
-    expect((await verifyChatToken(env, await tokenFor("alice", { exp: now() - 5 }))).ok).toBe(true);
-    expect((await verifyChatToken(env, await tokenFor("alice", { nbf: now() + 5 }))).ok).toBe(true);
+    expect((await verifyChatToken(jwtConfigOf(env), await tokenFor("alice", { exp: now() - 5 }))).ok).toBe(
+      true,
+    );
+    expect((await verifyChatToken(jwtConfigOf(env), await tokenFor("alice", { nbf: now() + 5 }))).ok).toBe(
+      true,
+    );
   });
 
   it("refuses a token that is not valid yet (nbf)", async () => {
@@ -121,12 +126,17 @@ describe("verifyChatToken with the shared secret (HS256)", () => {
 
   it("checks iss and aud only when configured", async () => {
     const strict = { ...env, JWT_ISSUER: "https://issuer.test", JWT_AUDIENCE: "parley" };
-    expect((await verifyChatToken(env, await tokenFor("alice", { iss: "anyone", aud: "anything" }))).ok).toBe(
-      true,
-    );
     expect(
-      (await verifyChatToken(strict, await tokenFor("alice", { iss: "https://issuer.test", aud: "parley" })))
+      (await verifyChatToken(jwtConfigOf(env), await tokenFor("alice", { iss: "anyone", aud: "anything" })))
         .ok,
+    ).toBe(true);
+    expect(
+      (
+        await verifyChatToken(
+          jwtConfigOf(strict),
+          await tokenFor("alice", { iss: "https://issuer.test", aud: "parley" }),
+        )
+      ).ok,
     ).toBe(true);
     await expectRefused(
       await tokenFor("alice", { iss: "https://evil.test", aud: "parley" }),
@@ -173,11 +183,11 @@ describe("verifyChatToken with a JWKS URL (RS256/ES256)", () => {
     const ec = await keyPair("ES256", "ec-1");
     const { jwksEnv, fetchSpy } = serveKeySet([rsa.jwk, ec.jwk]);
     const fromRsa = await verifyChatToken(
-      jwksEnv,
+      jwtConfigOf(jwksEnv),
       await signWith(rsa.privateKey, "RS256", { sub: "alice" }, "rsa-1"),
     );
     const fromEc = await verifyChatToken(
-      jwksEnv,
+      jwtConfigOf(jwksEnv),
       await signWith(ec.privateKey, "ES256", { sub: "bob", name: "Bob" }, "ec-1"),
     );
     expect(fromRsa.ok && fromRsa.value.user.id).toBe("alice");
@@ -231,8 +241,12 @@ describe("verifyChatToken with a JWKS URL (RS256/ES256)", () => {
 
 describe("mintChatToken", () => {
   it("mints an HS256 token that verifies to the same user", async () => {
-    const minted = await mintChatToken(env, { user_id: "carol", name: "Carol", avatar: "https://a/c.png" });
-    const outcome = await verifyChatToken(env, minted.token);
+    const minted = await mintChatToken(jwtConfigOf(env), {
+      user_id: "carol",
+      name: "Carol",
+      avatar: "https://a/c.png",
+    });
+    const outcome = await verifyChatToken(jwtConfigOf(env), minted.token);
     expect(outcome.ok && outcome.value.user).toEqual({
       id: "carol",
       name: "Carol",
@@ -242,11 +256,11 @@ describe("mintChatToken", () => {
   });
 
   it("caps the lifetime at TOKEN_TTL_SECONDS and honours a shorter one", async () => {
-    const capped = await mintChatToken(
-      { ...env, TOKEN_TTL_SECONDS: "60" },
-      { user_id: "carol", ttl: 999_999 },
-    );
-    const short = await mintChatToken(env, { user_id: "carol", ttl: 10 });
+    const capped = await mintChatToken(jwtConfigOf({ ...env, TOKEN_TTL_SECONDS: "60" }), {
+      user_id: "carol",
+      ttl: 999_999,
+    });
+    const short = await mintChatToken(jwtConfigOf(env), { user_id: "carol", ttl: 10 });
     const secondsLeft = (iso: string) => (Date.parse(iso) - Date.now()) / 1000;
     expect(secondsLeft(capped.expires_at)).toBeLessThanOrEqual(60);
     expect(secondsLeft(capped.expires_at)).toBeGreaterThan(50);
@@ -255,17 +269,19 @@ describe("mintChatToken", () => {
 
   it("sets iss and aud when configured, so its tokens pass the same checks", async () => {
     const strict = { ...env, JWT_ISSUER: "https://issuer.test", JWT_AUDIENCE: "parley" };
-    const minted = await mintChatToken(strict, { user_id: "carol" });
-    expect((await verifyChatToken(strict, minted.token)).ok).toBe(true);
+    const minted = await mintChatToken(jwtConfigOf(strict), { user_id: "carol" });
+    expect((await verifyChatToken(jwtConfigOf(strict), minted.token)).ok).toBe(true);
   });
 
   it("is unavailable without a secret or when a JWKS URL is configured", async () => {
-    expect(mintingUnavailable(env)).toBeNull();
-    expect(mintingUnavailable({ ...env, JWT_SECRET: "" })).toMatch(/JWT_SECRET/);
-    expect(mintingUnavailable({ ...env, JWT_JWKS_URL: "https://idp.test/jwks" })).toMatch(/JWT_JWKS_URL/);
-    await expect(mintChatToken({ ...env, JWT_SECRET: "" }, { user_id: "carol" })).rejects.toThrow(
-      /JWT_SECRET/,
+    expect(mintingUnavailable(jwtConfigOf(env))).toBeNull();
+    expect(mintingUnavailable(jwtConfigOf({ ...env, JWT_SECRET: "" }))).toMatch(/JWT_SECRET/);
+    expect(mintingUnavailable(jwtConfigOf({ ...env, JWT_JWKS_URL: "https://idp.test/jwks" }))).toMatch(
+      /JWT_JWKS_URL/,
     );
+    await expect(
+      mintChatToken(jwtConfigOf({ ...env, JWT_SECRET: "" }), { user_id: "carol" }),
+    ).rejects.toThrow(/JWT_SECRET/);
   });
 });
 

@@ -70,7 +70,7 @@ describe("limits, refusals and abuse", () => {
     await room.setTyping(profile("oli"), true);
     expect(await pia.next(ofType("typing"))).toMatchObject({ typing: true, user: { id: "oli" } });
     await sleep(10_100);
-    await runDurableObjectAlarm(room);
+    await runDurableObjectAlarm(room.raw);
     expect(await pia.next(ofType("typing"))).toMatchObject({ typing: false, user: { id: "oli" } });
   }, 20_000);
 

@@ -77,9 +77,9 @@ describe("membership, bans and history", () => {
   it("pages history seamlessly across the room's hot log and D1", async () => {
     const room = await makeRoom("mem-history", "hist");
     for (let i = 1; i <= 12; i++) await room.post(profile("hist"), { temp_id: `h${i}`, text: `m${i}` });
-    await runDurableObjectAlarm(room);
+    await runDurableObjectAlarm(room.raw);
     // Keep only the newest events hot, as pruning does once a room outgrows its hot window.
-    await runInDurableObject(room, (_instance: RoomDO, state) => {
+    await runInDurableObject(room.raw, (_instance: RoomDO, state) => {
       state.storage.sql.exec("DELETE FROM events WHERE seq <= 7");
       state.storage.sql.exec("DELETE FROM messages WHERE seq <= 7");
     });
@@ -101,7 +101,7 @@ describe("membership, bans and history", () => {
     await makeRoom("mem-silent", "sil");
     const silent = await openSocket("/v1/rooms/mem-silent/ws");
     await sleep(15_100);
-    await runDurableObjectAlarm(roomStub("mem-silent"));
+    await runDurableObjectAlarm(roomStub("mem-silent").raw);
     expect((await silent.closed).code).toBe(4001);
   }, 25_000);
 

@@ -52,7 +52,7 @@ describe("user-scoped native socket", () => {
   it("resumes after the room object is evicted, with no gap and no duplicate", async () => {
     const room = await makeRoom("us-4", "ann", ["ben"]);
     for (let i = 1; i <= 3; i++) await room.post(profile("ann"), { temp_id: `e${i}`, text: `m${i}` });
-    await evictDurableObject(room);
+    await evictDurableObject(room.raw);
     const ben = await userSocket("ben");
     ben.send({ type: "subscribe", room: "us-4", since: 1 });
     const first = [await ben.next(ofType("message")), await ben.next(ofType("message"))];
@@ -120,7 +120,7 @@ describe("user-scoped native socket", () => {
   it("flushes the outbox to D1", async () => {
     const room = await makeRoom("us-8", "ann");
     await room.post(profile("ann"), { temp_id: "d1", text: "durable" });
-    await runDurableObjectAlarm(room);
+    await runDurableObjectAlarm(room.raw);
     const row = await env.DB.prepare(
       "SELECT m.text, r.last_message_seq FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.key = ?",
     )
@@ -160,7 +160,7 @@ describe("outbox to D1", () => {
       .first<Record<string, unknown>>();
     await env.DB.prepare("DELETE FROM rooms WHERE key = ?").bind("us-retry").run();
     await room.post(profile("ann"), { temp_id: "r1", text: "survives" });
-    await runDurableObjectAlarm(room);
+    await runDurableObjectAlarm(room.raw);
     const lost = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE text = 'survives'").first<{
       n: number;
     }>();
@@ -172,7 +172,7 @@ describe("outbox to D1", () => {
       .bind(...columns.map((c) => row?.[c] ?? null))
       .run();
     await sleep(1100);
-    await runDurableObjectAlarm(room);
+    await runDurableObjectAlarm(room.raw);
     const stored = await env.DB.prepare("SELECT seq FROM messages WHERE text = 'survives'").first<{
       seq: number;
     }>();

@@ -20,7 +20,14 @@ const USER_1: Profile = { id: "1", name: "saad", avatar: null };
 const USER_3: Profile = { id: "3", name: null, avatar: null };
 
 function context(user: Profile | null, maxFrameBytes = 65_536): SessionContext {
-  return { sessionId: "sess-1", user, room: null, maxFrameBytes, now: () => new Date(NOW) };
+  return {
+    sessionId: "sess-1",
+    user,
+    room: null,
+    maxFrameBytes,
+    now: () => new Date(NOW),
+    roomInfo: () => null,
+  };
 }
 
 const fresh = (): HarajState => harajCodec.initialState(context(null));
@@ -47,7 +54,13 @@ const failure = (code: ErrorCode, retry_after?: number): CommandOutcome => ({
 const message = (over: Partial<Message> = {}): Message =>
   seedMessage({ id: "0190-m", temp_id: "t-1", ...over });
 
-const messageEvent = (m: Message): ChatEvent => ({ type: "message", room: m.room, seq: m.seq, message: m });
+const messageEvent = (m: Message): ChatEvent => ({
+  type: "message",
+  room: m.room,
+  seq: m.seq,
+  at: m.created_at,
+  message: m,
+});
 
 function encode(event: ChatEvent, user: Profile | null = USER_1, state = fresh()): unknown[] {
   return harajCodec.encodeEvent(state, event, context(user)).map(json);
@@ -108,14 +121,22 @@ describe("haraj auth", () => {
   });
 
   it("answers a successful auth as the seed does, the numeric user id as a number", () => {
-    const { reply, answer } = roundTrip(authFrame, { ok: true, value: { kind: "auth", user: USER_1 } }, null);
+    const { reply, answer } = roundTrip(
+      authFrame,
+      { ok: true, value: { kind: "auth", user: USER_1, expires_at: null } },
+      null,
+    );
     expect(reply).toEqual({ id: "authenticate socket", status: 200, data: { user_id: 1 }, ts: NOW });
     expect(answer.close).toBeUndefined();
   });
 
   it("renders a non-numeric user id as a string", () => {
     const alice: Profile = { id: "alice", name: null, avatar: null };
-    const { reply } = roundTrip(authFrame, { ok: true, value: { kind: "auth", user: alice } }, null);
+    const { reply } = roundTrip(
+      authFrame,
+      { ok: true, value: { kind: "auth", user: alice, expires_at: null } },
+      null,
+    );
     expect(reply).toEqual({ id: "authenticate socket", status: 200, data: { user_id: "alice" }, ts: NOW });
   });
 
@@ -395,9 +416,16 @@ describe("haraj server packets", () => {
 
   it("renders nothing for events Haraj has no packet for", () => {
     const events: ChatEvent[] = [
-      { type: "inbox", room: "dm:1:2", unread: 3, last_message: message() },
-      { type: "member_left", room: "dm:1:2", seq: 4, user_id: "2", reason: "left" },
-      { type: "room_deleted", room: "dm:1:2", seq: 5 },
+      { type: "inbox", room: "dm:1:2", unread: 3, mentions: 0, last_message: message(), total_unread: 3 },
+      {
+        type: "member_left",
+        room: "dm:1:2",
+        seq: 4,
+        at: "2026-01-01T00:00:00Z",
+        user_id: "2",
+        reason: "left",
+      },
+      { type: "room_deleted", room: "dm:1:2", seq: 5, at: "2026-01-01T00:00:00Z" },
       {
         type: "occupancy",
         room: "dm:1:2",
@@ -418,7 +446,15 @@ describe("haraj send, read and typing", () => {
     value: {
       kind: "sent",
       room: "dm:1:2",
-      ack: { temp_id, id: "0190-m", seq: 41, created_at: "2018-10-08T08:30:39.657Z", duplicate: false },
+      ack: {
+        temp_id,
+        id: "0190-m",
+        seq: 41,
+        created_at: "2018-10-08T08:30:39.657Z",
+        epoch: "e1",
+        duplicate: false,
+      },
+      message: message({ seq: 41 }),
     },
   });
 

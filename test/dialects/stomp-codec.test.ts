@@ -26,7 +26,14 @@ const BOB: Profile = { id: "bob", name: null, avatar: null };
 const CAROL: Profile = { id: "carol", name: "Carol", avatar: null };
 
 function context(user: Profile | null, room: string | null = ROOM, maxFrameBytes = 4096): SessionContext {
-  return { sessionId: "sess-1", user, room, maxFrameBytes, now: () => new Date("2026-01-01T00:00:00Z") };
+  return {
+    sessionId: "sess-1",
+    user,
+    room,
+    maxFrameBytes,
+    now: () => new Date("2026-01-01T00:00:00Z"),
+    roomInfo: () => null,
+  };
 }
 
 type Headers = Record<string, string>;
@@ -63,7 +70,10 @@ const fresh = (): StompState => stompCodec.initialState(context(null));
 const decode = (state: StompState, data: string | ArrayBuffer, ctx = context(ALICE)) =>
   stompCodec.decode(state, data, ctx);
 
-const authOk = (user: Profile): CommandOutcome => ({ ok: true, value: { kind: "auth", user } });
+const authOk = (user: Profile): CommandOutcome => ({
+  ok: true,
+  value: { kind: "auth", user, expires_at: null },
+});
 
 const failure = (code: ErrorCode, message = "refused: by host", retry_after?: number): CommandOutcome => ({
   ok: false,
@@ -147,6 +157,13 @@ function message(over: Partial<Message> = {}): Message {
     created_at: "2023-03-25T23:18:22.123Z",
     edited_at: null,
     deleted_at: null,
+    version: 1,
+    changed_seq: 7,
+    thread: null,
+    reactions: [],
+    pinned_at: null,
+    mentions: [],
+    mentions_room: false,
     ...over,
   };
 }
@@ -155,6 +172,7 @@ const messageEvent = (over: Partial<Message> = {}): ChatEvent => ({
   type: "message",
   room: ROOM,
   seq: 7,
+  at: "2023-03-25T23:18:22.123Z",
   message: message(over),
 });
 
@@ -359,7 +377,7 @@ describe("SUBSCRIBE and UNSUBSCRIBE", () => {
     const frame = wire("SUBSCRIBE", { id: "sub-0", destination: `/topic/chat/${ROOM}`, receipt: "r-1" });
     const { decoded, command, answer } = roundTrip(connected(), frame, {
       ok: true,
-      value: { kind: "subscribed", room: ROOM, head: 7 },
+      value: { kind: "subscribed", room: ROOM, head: 7, epoch: "e1" },
     });
     expect(command).toEqual({ kind: "subscribe", room: ROOM, since: null });
     expect(decoded.replies).toEqual([]);
@@ -370,7 +388,7 @@ describe("SUBSCRIBE and UNSUBSCRIBE", () => {
     const frame = wire("SUBSCRIBE", { id: "sub-0", destination: `/topic/chat/${ROOM}` });
     const { answer } = roundTrip(connected(), frame, {
       ok: true,
-      value: { kind: "subscribed", room: ROOM, head: 0 },
+      value: { kind: "subscribed", room: ROOM, head: 0, epoch: "e1" },
     });
     expect(answer.frames).toEqual([]);
   });
@@ -623,7 +641,15 @@ describe("SEND", () => {
       value: {
         kind: "sent",
         room: ROOM,
-        ack: { temp_id: "sess-1:1", id: "m-1", seq: 8, created_at: "2026-01-01T00:00:00Z", duplicate: false },
+        ack: {
+          temp_id: "sess-1:1",
+          id: "m-1",
+          seq: 8,
+          created_at: "2026-01-01T00:00:00Z",
+          epoch: "e1",
+          duplicate: false,
+        },
+        message: message({ seq: 8 }),
       },
     });
     expect(decoded.replies).toEqual([]);
@@ -1047,8 +1073,8 @@ describe("events", () => {
       { type: "typing", room: ROOM, user: BOB, typing: true, at: "2026-01-01T00:00:00Z" },
       { type: "read", room: ROOM, user_id: "bob", seq: 3, message_seqs: [3], at: "2026-01-01T00:00:00Z" },
       { type: "presence", user_id: "bob", online: true, last_seen: null, at: "2026-01-01T00:00:00Z" },
-      { type: "member_left", room: ROOM, seq: 9, user_id: "bob", reason: "left" },
-      { type: "room_deleted", room: ROOM, seq: 10 },
+      { type: "member_left", room: ROOM, seq: 9, at: "2026-01-01T00:00:00Z", user_id: "bob", reason: "left" },
+      { type: "room_deleted", room: ROOM, seq: 10, at: "2026-01-01T00:00:00Z" },
       { ...(messageEvent() as Extract<ChatEvent, { type: "message" }>), room: "other-room" },
     ];
     for (const event of others) expect(stompCodec.encodeEvent(state, event, context(ALICE))).toEqual([]);

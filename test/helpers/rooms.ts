@@ -1,10 +1,47 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { RoomKind } from "../../src/domain/model";
+import type { CommandOutcome, HistoryQuery } from "../../src/domain/commands";
+import type { Outcome } from "../../src/domain/errors";
+import type { Ack, Message, MessageDraft, Profile, RoomKind } from "../../src/domain/model";
+import { roomStub as typedRoomStub, userStub as typedUserStub } from "../../src/rooms/stubs";
 
 export const profile = (id: string) => ({ id, name: `User ${id}`, avatar: null });
 
-export const roomStub = (key: string) => env.ROOMS.get(env.ROOMS.idFromName(key));
+function resultOf<T>(outcome: CommandOutcome, pick: (value: never) => T): Outcome<T> {
+  return outcome.ok ? { ok: true, value: pick(outcome.value as never) } : outcome;
+}
+
+/**
+ * A room's stub, plus shorthands that run its chat commands through the one command surface (`run`) and answer
+ * with the part of the result a test looks at.
+ */
+export function roomStub(key: string) {
+  const stub = typedRoomStub(env, key);
+  const actor = (id: string): Profile => ({ id, name: null, avatar: null });
+  const shorthands = {
+    post: async (sender: Profile, draft: MessageDraft) =>
+      resultOf(await stub.run(sender, { kind: "send", room: key, draft }), (v: { ack: Ack }) => v.ack),
+    markRead: async (userId: string, seq: number) =>
+      resultOf(await stub.run(actor(userId), { kind: "read", room: key, seq }), (v: { seq: number }) => ({
+        seq: v.seq,
+      })),
+    history: async (userId: string, query: HistoryQuery) =>
+      resultOf(
+        await stub.run(actor(userId), { kind: "history", room: key, query }),
+        (v: { messages: Message[] }) => v.messages,
+      ),
+    setTyping: async (user: Profile, typing: boolean) =>
+      stub.run(user, { kind: "typing", room: key, typing }),
+  };
+  return new Proxy(stub, {
+    get: (target, prop) => {
+      if (prop === "raw") return target;
+      return prop in shorthands ? shorthands[prop as keyof typeof shorthands] : Reflect.get(target, prop);
+    },
+  }) as typeof stub & typeof shorthands & { raw: typeof stub };
+}
+
+export const userStub = (id: string) => typedUserStub(env, id);
 
 /** Creates a room through its Durable Object (the HTTP API's path), owned by `owner`, with plain `members`. */
 export async function makeRoom(key: string, owner: string, members: string[] = [], kind: RoomKind = "group") {

@@ -20,6 +20,13 @@ export function seedMessage(overrides: Partial<Message> = {}): Message {
     created_at: "2018-10-08T08:30:39.657Z",
     edited_at: null,
     deleted_at: null,
+    version: 1,
+    changed_seq: 1519011921221,
+    thread: null,
+    reactions: [],
+    pinned_at: null,
+    mentions: [],
+    mentions_room: false,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Profile } from "../../src/domain/model";
+import { roomStub } from "../helpers/rooms";
 import { tokenFor } from "../helpers/tokens";
 import { call, errorCode, uniqueId } from "./client";
 
@@ -20,14 +21,12 @@ async function createRoom(owner: Person, body: Record<string, unknown> = {}) {
   return result.body as { key: string; number: number };
 }
 
-const roomStub = (key: string) => env.ROOMS.get(env.ROOMS.idFromName(key));
-
 /** Posts through the room's RPC surface and flushes its outbox to D1, as its alarm would. */
 async function post(key: string, sender: Person, text: string, to: string | null = null) {
   const profile: Profile = { id: sender.id, name: null, avatar: null };
   const ack = await roomStub(key).post(profile, { temp_id: uniqueId("t"), text, to });
   if (!ack.ok) throw new Error(ack.error.message);
-  await runDurableObjectAlarm(roomStub(key));
+  await runDurableObjectAlarm(roomStub(key).raw);
   return ack.value;
 }
 
@@ -579,7 +578,7 @@ describe("GET /v1/rooms", () => {
 
     const read = await roomStub(busy.key).markRead(me.id, last.seq);
     expect(read.ok).toBe(true);
-    await runDurableObjectAlarm(roomStub(busy.key));
+    await runDurableObjectAlarm(roomStub(busy.key).raw);
     expect((await call("/v1/rooms", { token: me.token })).body.rooms[0].unread_count).toBe(0);
   });
 

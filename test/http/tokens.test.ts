@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyChatToken } from "../../src/auth/jwt";
+import { jwtConfigOf } from "../../src/env";
 import { tokenFor } from "../helpers/tokens";
 import { call, errorCode, uniqueId } from "./client";
 
@@ -22,7 +23,7 @@ describe("POST /v1/tokens", () => {
       stomp: "wss://parley.test/v1/rooms/{room}/stomp",
       haraj: "wss://parley.test/chat/ws",
     });
-    const outcome = await verifyChatToken(env, result.body.token);
+    const outcome = await verifyChatToken(jwtConfigOf(env), result.body.token);
     expect(outcome.ok && outcome.value.user).toEqual({ id: user, name: "Minted", avatar: "https://a/m.png" });
     const me = await call("/v1/me", { token: result.body.token });
     expect(me.body).toMatchObject({ id: user, name: "Minted" });
@@ -112,7 +113,7 @@ describe("POST /v1/dev/tokens", () => {
   it("mints without the API secret in dev mode", async () => {
     const result = await call("/v1/dev/tokens", { method: "POST", body: { user_id: "dev-user", ttl: 60 } });
     expect(result.status).toBe(200);
-    expect((await verifyChatToken(env, result.body.token)).ok).toBe(true);
+    expect((await verifyChatToken(jwtConfigOf(env), result.body.token)).ok).toBe(true);
   });
 
   it("does not exist outside dev mode", async () => {

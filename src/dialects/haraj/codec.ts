@@ -189,10 +189,19 @@ function success(
     case "read":
       return { state, data: { topic_id: harajTopicId(result.room), seq_id: result.seq } };
     case "typing":
-      return { state, data: { topic_id: command.kind === "typing" ? harajTopicId(command.room) : null } };
+      return {
+        state,
+        data: {
+          topic_id:
+            command.kind === "typing" && typeof command.room === "string" ? harajTopicId(command.room) : null,
+        },
+      };
     case "subscribed":
     case "unsubscribed":
       return { state, data: { topic_id: harajTopicId(result.room) } };
+    default:
+      // Haraj frames decode to none of the other commands.
+      return { state, data: {} };
   }
 }
 
@@ -226,7 +235,11 @@ function packetOf(state: HarajState, event: ChatEvent, me: string): HarajPacket 
  */
 export const harajCodec: Codec<HarajState, HarajTag> = {
   name: "haraj",
-  streamsAllRooms: true,
+  endpoints: [{ path: "/chat/ws", scope: "user" }],
+  auth: "first_frame",
+  // Haraj names no subprotocol; whatever a client offers is left unanswered.
+  chooseSubprotocol: () => null,
+  initialFollows: ["rooms"],
   // "A failed authentication leaves the socket open: the client may send auth again" (docs/dialects/haraj.md).
   retriesAuth: true,
   initialState: () => ({ listening: [], sends: 0 }),

@@ -108,6 +108,7 @@ export function harajError(error: ChatError): HarajError {
   switch (error.code) {
     case "bad_request":
     case "payload_too_large":
+    case "content_refused":
       return BAD_REQUEST;
     case "unauthorized":
     case "invalid_token":

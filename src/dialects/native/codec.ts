@@ -139,11 +139,24 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
       return { type: "ok", ...ids, room: result.room, seq: result.seq };
     case "typing":
       return { type: "ok", ...ids, command: command.kind };
+    default: {
+      // The lifecycle results answer as themselves: `{type: "edited", id, room, message}` and the like.
+      const { kind, ...fields } = result;
+      return { type: kind, ...ids, ...fields };
+    }
   }
 }
 
 export const nativeCodec: Codec<NativeState, NativeTag> = {
   name: "native",
+  endpoints: [
+    { path: "/v1/ws", scope: "user" },
+    { path: "/v1/rooms/:room/ws", scope: "room" },
+  ],
+  auth: "first_frame",
+  // A client that offers subprotocols must offer ours; one that offers none is served as well.
+  chooseSubprotocol: (offered) =>
+    offered.length === 0 ? null : offered.includes(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : false,
   initialState: () => ({ strikes: 0 }),
   decode(state, raw, ctx) {
     if (byteLength(raw) > ctx.maxFrameBytes) {

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { CloseCode } from "../../domain/close-codes";
 import type { Command, CommandOutcome } from "../../domain/commands";
-import type { ChatError, ErrorCode } from "../../domain/errors";
+import { type ChatError, closeFor, type ErrorCode } from "../../domain/errors";
 import { type ChatEvent, eventVisibleTo } from "../../domain/events";
 import { ROOM_KEY_PATTERN } from "../../domain/ids";
 import type { MessageDraft, Profile } from "../../domain/model";
@@ -23,7 +22,7 @@ import {
 const SUBPROTOCOLS = ["v12.stomp", "v11.stomp", "v10.stomp"] as const;
 
 /** The best STOMP subprotocol among those the client offered in `Sec-WebSocket-Protocol`, or null. */
-export function chooseStompSubprotocol(offered: string[]): string | null {
+export function chooseStompSubprotocol(offered: readonly string[]): string | null {
   const names = new Set(offered.map((name) => name.trim()));
   return SUBPROTOCOLS.find((name) => names.has(name)) ?? null;
 }
@@ -68,31 +67,7 @@ export type StompTag =
 
 type Close = { code: number; reason: string };
 
-const CLOSE_CODES: Record<ErrorCode, number> = {
-  unauthorized: CloseCode.NoAuthToken,
-  invalid_token: CloseCode.InvalidToken,
-  token_expired: CloseCode.InvalidToken,
-  forbidden: CloseCode.UnauthorizedAction,
-  not_found: CloseCode.UnauthorizedAction,
-  rate_limited: CloseCode.UnauthorizedAction,
-  bad_request: CloseCode.BadMessageStructure,
-  payload_too_large: CloseCode.BadMessageStructure,
-  conflict: CloseCode.BadMessageStructure,
-  internal: CloseCode.ServerError,
-};
-
 const NORMAL_CLOSURE = 1000;
-/** A WebSocket close reason is at most 123 bytes of UTF-8. */
-const MAX_CLOSE_REASON_BYTES = 123;
-
-function closeReason(message: string): string {
-  let reason = "";
-  for (const char of message) {
-    if (utf8Length(reason + char) > MAX_CLOSE_REASON_BYTES) break;
-    reason += char;
-  }
-  return reason;
-}
 
 /** STOMP answers every refusal with ERROR and then closes: the frame and the close that carry `error`. */
 function errorFrame(
@@ -107,7 +82,7 @@ function errorFrame(
   headers.push(["content-type", "text/plain"]);
   return {
     frame: formatFrame({ command: "ERROR", headers, body: error.code }, version),
-    close: { code: CLOSE_CODES[error.code], reason: closeReason(error.message) },
+    close: closeFor(error),
   };
 }
 
@@ -475,6 +450,9 @@ function messageFrames(
 
 export const stompCodec: Codec<StompState, StompTag> = {
   name: "stomp",
+  endpoints: [{ path: "/v1/rooms/:room/stomp", scope: "room" }],
+  auth: "first_frame",
+  chooseSubprotocol: chooseStompSubprotocol,
 
   initialState: () => ({
     phase: "greeting",

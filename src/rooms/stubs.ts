@@ -1,0 +1,15 @@
+import type { Env } from "../env";
+import type { UserDO } from "../users/user-do";
+import type { RoomDO } from "./room-do";
+
+/** The typed stub of a room's object, named by the room key. */
+export function roomStub(env: Env, key: string): DurableObjectStub<RoomDO> {
+  const rooms = env.ROOMS as DurableObjectNamespace<RoomDO>;
+  return rooms.get(rooms.idFromName(key));
+}
+
+/** The typed stub of a user's object, named by the user id. */
+export function userStub(env: Env, userId: string): DurableObjectStub<UserDO> {
+  const users = env.USERS as DurableObjectNamespace<UserDO>;
+  return users.get(users.idFromName(userId));
+}
