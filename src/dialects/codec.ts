@@ -1,8 +1,32 @@
-import type { Command, CommandOutcome } from "../domain/commands";
+import type { Command, CommandOutcome, FollowScope } from "../domain/commands";
 import type { ChatEvent } from "../domain/events";
-import type { Profile } from "../domain/model";
+import type { Profile, RoomBrief } from "../domain/model";
 
-export type DialectName = "native" | "stomp" | "haraj" | "swappart" | "actioncable" | "ddp";
+/** The name a dialect is registered under (`src/dialects/registry.ts` derives the closed union). */
+export type DialectId = string;
+
+/**
+ * Where a dialect's sockets are upgraded. `room` endpoints name the room in the path (`:room`, a key or a
+ * number) and are hosted by that room's object; `user` endpoints are hosted by the user's object.
+ */
+export interface Endpoint {
+  path: string;
+  scope: "room" | "user";
+}
+
+/**
+ * How a socket authenticates at upgrade time:
+ * - `url`: a token on the upgrade (`?token=`, `Authorization: Bearer`, or a token subprotocol) is required;
+ *   without one the socket is closed at once with 4001 (Swappart, ActionCable);
+ * - `first_frame`: the token comes in a frame after the upgrade; a URL token is still honoured (STOMP CONNECT,
+ *   Haraj `auth`, DDP `login`, native `auth`).
+ */
+export type AuthPolicy = "url" | "first_frame";
+
+export interface Close {
+  code: number;
+  reason: string;
+}
 
 /** What the host knows about a session when it asks its codec to translate. */
 export interface SessionContext {
@@ -14,6 +38,8 @@ export interface SessionContext {
   room: string | null;
   maxFrameBytes: number;
   now: () => Date;
+  /** What the host knows of a room it serves events for (its number, kind, epoch), by key. */
+  roomInfo: (key: string) => RoomBrief | null;
 }
 
 /** A command plus whatever the dialect needs to answer it later (a request id, a receipt, a temp id). */
@@ -28,24 +54,52 @@ export interface Decoded<State, Tag = unknown> {
   /** Frames that answer at the protocol level at once (CONNECTED, RECEIPT, pong, a 400). */
   replies: string[];
   /** Close the socket after sending `replies`. */
-  close?: { code: number; reason: string };
+  close?: Close;
+}
+
+export interface Encoded<State> {
+  state: State;
+  frames: string[];
+  close?: Close;
 }
 
 /**
  * A dialect's translation between wire frames and canonical commands and events. Pure: no I/O, no clock but
  * `ctx.now`, no feature logic. Its state is JSON and lives in the socket attachment, so it survives
- * hibernation.
+ * hibernation. Everything a host needs to route, authenticate and keep the session alive is declared here, so
+ * a new dialect is one folder and one registry line.
  */
 export interface Codec<State, Tag = unknown> {
-  name: DialectName;
-  /** True when a session receives every room of its user without subscribing (Haraj's stream). */
-  streamsAllRooms?: boolean;
+  name: DialectId;
+  endpoints: readonly Endpoint[];
+  auth: AuthPolicy;
+  /**
+   * The subprotocol to echo among those the client offered: a string, null for none, or false to refuse the
+   * upgrade (the client offered only ones this dialect does not speak).
+   */
+  chooseSubprotocol(offered: readonly string[]): string | null | false;
+  /** A token carried in an offered subprotocol (browsers cannot set headers), if the dialect has that form. */
+  tokenFromSubprotocols?(offered: readonly string[]): string | null;
+  /** What a session follows from its start, without asking (Haraj's stream of every room of its user). */
+  initialFollows?: readonly FollowScope[];
   /**
    * True when a socket stays open after a refused frame before authentication, so the client may try again
    * (Haraj). Otherwise such a socket is closed after the codec's answer (native).
    */
   retriesAuth?: boolean;
   initialState(ctx: SessionContext): State;
+  /** Frames sent as soon as the socket is hosted, before any client frame (ActionCable `welcome`). */
+  open?(state: State, ctx: SessionContext): Encoded<State>;
+  /**
+   * Server-initiated heartbeats: the host calls `beat` every `intervalMs` while such a session exists (from the
+   * object's alarm), with when the session last sent anything. It may close a session that stopped answering.
+   */
+  heartbeat?: {
+    intervalMs: number;
+    beat(state: State, ctx: SessionContext, lastActiveAt: number): Encoded<State>;
+  };
+  /** Frames sent before any close the server starts (ActionCable `disconnect`, Swappart `Disconnection`). */
+  closeFrames?(state: State, close: Close, ctx: SessionContext): string[];
   decode(state: State, frame: string | ArrayBuffer, ctx: SessionContext): Decoded<State, Tag>;
   /** The answer to one decoded command, once the host has run it. May update state (e.g. after auth). */
   encodeOutcome(
@@ -54,9 +108,11 @@ export interface Codec<State, Tag = unknown> {
     command: Command,
     outcome: CommandOutcome,
     ctx: SessionContext,
-  ): { state: State; frames: string[]; close?: { code: number; reason: string } };
+  ): Encoded<State>;
   /** The frames one event becomes for this session; none when the session did not ask for it. */
   encodeEvent(state: State, event: ChatEvent, ctx: SessionContext): string[];
+  /** The session's state after `event` was encoded for it, for dialects whose encoding counts or tracks. */
+  afterEvent?(state: State, event: ChatEvent, ctx: SessionContext): State;
   /**
    * True when `encodeEvent` depends on the event alone (not on state or context): a host fanning an event out
    * then encodes it once for all of this dialect's sessions instead of once per socket.

@@ -1,4 +1,4 @@
-import type { Codec, DialectName } from "./codec";
+import type { Codec } from "./codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
 import { stompCodec } from "./stomp/codec";
@@ -7,14 +7,17 @@ import { stompCodec } from "./stomp/codec";
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry of codecs
 export type AnyCodec = Codec<any, any>;
 
-const codecs: Partial<Record<DialectName, AnyCodec>> = {
+/** Every wire dialect Parley speaks. Routes, subprotocols and auth policies are derived from these entries. */
+export const dialects = {
   native: nativeCodec,
   stomp: stompCodec,
   haraj: harajCodec,
-};
+} satisfies Record<string, AnyCodec>;
+
+export type DialectName = keyof typeof dialects;
 
 export function codecFor(name: DialectName): AnyCodec {
-  const codec = codecs[name];
-  if (!codec) throw new Error(`no codec for dialect ${name}`);
-  return codec;
+  return dialects[name];
 }
+
+export const dialectNames = Object.keys(dialects) as DialectName[];

@@ -1,16 +1,62 @@
-import type { Member, Message, Profile, Room } from "./model";
+import type { Member, Message, Notification, Profile, ReactionSummary, Room } from "./model";
 
 /**
  * The canonical events. Durable ones carry the room's sequence number `seq`, which totally orders every
- * durable event of a room with no gaps; resuming replays them. Ephemeral ones (typing, occupancy, reads,
- * presence, inbox) carry no `seq` and are never replayed.
+ * durable event of a room with no gaps, and `at`, when the room recorded them; resuming replays them.
+ * Ephemeral ones (typing, occupancy, reads, presence, inbox) carry no `seq` and are never replayed.
  */
 export type DurableEvent =
-  | { type: "message"; room: string; seq: number; message: Message }
-  | { type: "member_joined"; room: string; seq: number; member: Member; profile: Profile }
-  | { type: "member_left"; room: string; seq: number; user_id: string; reason: "left" | "removed" | "banned" }
-  | { type: "room_updated"; room: string; seq: number; info: Room }
-  | { type: "room_deleted"; room: string; seq: number };
+  | { type: "message"; room: string; seq: number; at: string; message: Message }
+  /** The message after an edit (`change: "edit"`) or after its thread changed (`change: "thread"`). */
+  | {
+      type: "message_updated";
+      room: string;
+      seq: number;
+      at: string;
+      change: "edit" | "thread";
+      message: Message;
+    }
+  /** A tombstone: `message` is the wiped message (text empty, `deleted_at` set); `parent` its thread root now. */
+  | {
+      type: "message_deleted";
+      room: string;
+      seq: number;
+      at: string;
+      message: Message;
+      parent: Message | null;
+    }
+  | {
+      type: "reaction_changed";
+      room: string;
+      seq: number;
+      at: string;
+      message_id: string;
+      message_seq: number;
+      emoji: string;
+      user: Profile;
+      added: boolean;
+      reactions: ReactionSummary[];
+    }
+  | {
+      type: "message_pinned";
+      room: string;
+      seq: number;
+      at: string;
+      message: Message;
+      pinned: boolean;
+      by: Profile;
+    }
+  | { type: "member_joined"; room: string; seq: number; at: string; member: Member; profile: Profile }
+  | {
+      type: "member_left";
+      room: string;
+      seq: number;
+      at: string;
+      user_id: string;
+      reason: "left" | "removed" | "banned";
+    }
+  | { type: "room_updated"; room: string; seq: number; at: string; info: Room }
+  | { type: "room_deleted"; room: string; seq: number; at: string };
 
 export type EphemeralEvent =
   /** A user's first connection to the room opened (join) or its last closed (leave): seed 000 semantics. */
@@ -31,17 +77,47 @@ export type EphemeralEvent =
 
 export type RoomEvent = DurableEvent | EphemeralEvent;
 
+/** A room as its member's room list shows it (the user socket's `room_added`). */
+export interface RoomListing {
+  room: Room;
+  role: string | null;
+  unread: number;
+  mentions: number;
+  last_message: Message | null;
+  pinned_at: string | null;
+}
+
 /** Events a UserDO raises about its own user, not about a room's stream. */
 export type UserEvent =
   | { type: "presence"; user_id: string; online: boolean; last_seen: string | null; at: string }
-  | { type: "inbox"; room: string; unread: number; last_message: Message | null }
+  | {
+      type: "inbox";
+      room: string;
+      unread: number;
+      mentions: number;
+      last_message: Message | null;
+      /** Unread across every room of the user. */
+      total_unread: number;
+    }
   /** The user became a member of a room (or created one): its events now reach the user socket. */
-  | { type: "room_added"; room: string };
+  | { type: "room_added"; room: string; listing: RoomListing | null }
+  | { type: "room_removed"; room: string; reason: "left" | "removed" | "banned" }
+  | { type: "room_read"; room: string; seq: number }
+  | { type: "room_pinned"; room: string; pinned_at: string }
+  | { type: "room_unpinned"; room: string }
+  | { type: "thread_read"; room: string; thread_id: string }
+  | { type: "notification"; notification: Notification }
+  | { type: "notification_count"; unread: number }
+  | { type: "notifications_reset"; unread: 0 };
 
 export type ChatEvent = RoomEvent | UserEvent;
 
 const DURABLE_TYPES: ReadonlySet<string> = new Set<DurableEvent["type"]>([
   "message",
+  "message_updated",
+  "message_deleted",
+  "reaction_changed",
+  "message_pinned",
   "member_joined",
   "member_left",
   "room_updated",
@@ -50,9 +126,22 @@ const DURABLE_TYPES: ReadonlySet<string> = new Set<DurableEvent["type"]>([
 
 export const isDurable = (e: ChatEvent): e is DurableEvent => DURABLE_TYPES.has(e.type);
 
-/** The user a room event is restricted to, beyond its sender, or null when every participant may see it. */
+/** The message a room event is about, when it carries one whole. */
+function messageOf(event: RoomEvent): Message | null {
+  switch (event.type) {
+    case "message":
+    case "message_updated":
+    case "message_deleted":
+    case "message_pinned":
+      return event.message;
+    default:
+      return null;
+  }
+}
+
+/** Whether `userId` may see a room event: whispers (`to`) reach only their sender and recipient. */
 export function eventVisibleTo(event: RoomEvent, userId: string): boolean {
-  if (event.type !== "message") return true;
-  const m = event.message;
+  const m = messageOf(event);
+  if (!m) return true;
   return m.to === null || m.to === userId || m.sender.id === userId;
 }

@@ -24,6 +24,20 @@ export interface Room {
   private: boolean;
   created_by: string;
   created_at: string;
+  /**
+   * Made when the room is created: a room deleted and created again under the same key starts a new epoch, so a
+   * position `{seq, epoch}` from the old room is recognised as foreign instead of "caught up".
+   */
+  epoch: string;
+}
+
+/** What a dialect needs to know about a room to name it on its wire (number, kind), without its full view. */
+export interface RoomBrief {
+  key: string;
+  number: number;
+  kind: RoomKind;
+  private: boolean;
+  epoch: string;
 }
 
 export interface Member {
@@ -53,7 +67,56 @@ export interface Message {
   temp_id: string | null;
   created_at: string;
   edited_at: string | null;
+  /** Set on a tombstone: text and data are wiped. */
   deleted_at: string | null;
+  /** 1 when created, one more per edit. */
+  version: number;
+  /** The seq of the durable event that last changed this message (its own seq until it changes). */
+  changed_seq: number;
+  /** On a thread root that has replies: the thread's summary. */
+  thread: ThreadSummary | null;
+  /** One entry per emoji with at least one reactor, oldest first. */
+  reactions: ReactionSummary[];
+  /** When a moderator pinned it in the room, or null. */
+  pinned_at: string | null;
+  /** User ids mentioned with `@id`, and whether `@room`/`@all` was used (moderators only). */
+  mentions: string[];
+  mentions_room: boolean;
+}
+
+export interface ThreadSummary {
+  replies_count: number;
+  participants_count: number;
+  /** Up to `THREAD_PREVIEW` participants, the root's author first, then by first reply. */
+  participants_preview: Profile[];
+  last_reply_at: string | null;
+}
+
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  /** Up to `REACTOR_PREVIEW` reactors, oldest first. */
+  users: Profile[];
+}
+
+export const THREAD_PREVIEW = 3;
+export const REACTOR_PREVIEW = 5;
+
+/** One entry of a user's notification feed (kept in their UserDO). */
+export interface Notification {
+  id: string;
+  kind: "mention" | "reply" | "direct" | "added";
+  room: string;
+  /** The message it is about; null for `added`. */
+  message_id: string | null;
+  message_seq: number | null;
+  /** The thread root, for replies. */
+  thread_id: string | null;
+  actor: Profile;
+  /** A short preview of the message text. */
+  text: string | null;
+  created_at: string;
+  read_at: string | null;
 }
 
 /** What a client asks to post; the room fills in the rest. */
@@ -72,6 +135,7 @@ export interface Ack {
   temp_id: string;
   id: string;
   seq: number;
+  epoch: string;
   created_at: string;
   /** True when this temp id had been stored before: the first result is returned and nothing is sent again. */
   duplicate: boolean;

@@ -226,7 +226,11 @@ function packetOf(state: HarajState, event: ChatEvent, me: string): HarajPacket 
  */
 export const harajCodec: Codec<HarajState, HarajTag> = {
   name: "haraj",
-  streamsAllRooms: true,
+  endpoints: [{ path: "/chat/ws", scope: "user" }],
+  auth: "first_frame",
+  // Haraj names no subprotocol; whatever a client offers is left unanswered.
+  chooseSubprotocol: () => null,
+  initialFollows: ["rooms"],
   // "A failed authentication leaves the socket open: the client may send auth again" (docs/dialects/haraj.md).
   retriesAuth: true,
   initialState: () => ({ listening: [], sends: 0 }),

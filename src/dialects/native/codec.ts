@@ -144,6 +144,14 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
 
 export const nativeCodec: Codec<NativeState, NativeTag> = {
   name: "native",
+  endpoints: [
+    { path: "/v1/ws", scope: "user" },
+    { path: "/v1/rooms/:room/ws", scope: "room" },
+  ],
+  auth: "first_frame",
+  // A client that offers subprotocols must offer ours; one that offers none is served as well.
+  chooseSubprotocol: (offered) =>
+    offered.length === 0 ? null : offered.includes(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : false,
   initialState: () => ({ strikes: 0 }),
   decode(state, raw, ctx) {
     if (byteLength(raw) > ctx.maxFrameBytes) {

@@ -23,7 +23,7 @@ import {
 const SUBPROTOCOLS = ["v12.stomp", "v11.stomp", "v10.stomp"] as const;
 
 /** The best STOMP subprotocol among those the client offered in `Sec-WebSocket-Protocol`, or null. */
-export function chooseStompSubprotocol(offered: string[]): string | null {
+export function chooseStompSubprotocol(offered: readonly string[]): string | null {
   const names = new Set(offered.map((name) => name.trim()));
   return SUBPROTOCOLS.find((name) => names.has(name)) ?? null;
 }
@@ -475,6 +475,9 @@ function messageFrames(
 
 export const stompCodec: Codec<StompState, StompTag> = {
   name: "stomp",
+  endpoints: [{ path: "/v1/rooms/:room/stomp", scope: "room" }],
+  auth: "first_frame",
+  chooseSubprotocol: chooseStompSubprotocol,
 
   initialState: () => ({
     phase: "greeting",
