@@ -26,15 +26,18 @@ export const JSON_LIMITS: JsonLimits = {
 };
 
 /**
- * The bounds of a whole client frame, checked before its schema: the free-form payload it may carry plus one
- * envelope object around it. Its strings are left to the frame's byte limit and to the schema of each field (a
- * message's text is as long as the room allows).
+ * The bounds of a whole client frame, checked before its schema so that nothing deep or wide reaches it. They are
+ * twice the payload's, so a payload just past its own bounds passes here and is refused by the schema, which
+ * names the field. Strings are left to the frame's byte limit and to each field's schema (a message's text is
+ * as long as the room allows).
  */
 export const FRAME_JSON_LIMITS: JsonLimits = {
-  ...JSON_LIMITS,
-  maxDepth: JSON_LIMITS.maxDepth + 1,
-  maxValues: JSON_LIMITS.maxValues + JSON_LIMITS.maxKeysPerObject,
+  maxDepth: 2 * JSON_LIMITS.maxDepth,
+  maxKeysPerObject: 2 * JSON_LIMITS.maxKeysPerObject,
+  maxItemsPerArray: 2 * JSON_LIMITS.maxItemsPerArray,
+  maxKeyChars: JSON_LIMITS.maxKeyChars,
   maxStringChars: Number.POSITIVE_INFINITY,
+  maxValues: 2 * JSON_LIMITS.maxValues,
 };
 
 /** Why `value` exceeds `limits`, or null when it is within them. */
