@@ -1,8 +1,9 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
 import type { SessionContext } from "../dialects/codec";
 import { harajCodec } from "../dialects/haraj/codec";
-import { harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
+import { harajError, harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
 import type { Command, CommandOutcome } from "../domain/commands";
 import { type Env, limitsOf } from "../env";
 
@@ -22,6 +23,15 @@ const ENDPOINTS = {
 
 type SessionlessCommand = Extract<Command, { kind: "send" | "send_direct" | "typing" | "read" }>;
 
+harajRoutes.use("/chat/*", (c, next) => {
+  const maxSize = limitsOf(c.env).maxFrameBytes;
+  const tooLarge = harajError({ code: "payload_too_large", message: `body is larger than ${maxSize} bytes` });
+  return bodyLimit({ maxSize, onError: () => packetResponse(harajReply(null, tooLarge, new Date())) })(
+    c,
+    next,
+  );
+});
+
 for (const [path, verb] of Object.entries(ENDPOINTS)) {
   harajRoutes.post(path, async (c) => {
     const now = () => new Date();
@@ -35,6 +45,8 @@ for (const [path, verb] of Object.entries(ENDPOINTS)) {
       room: null,
       maxFrameBytes: limitsOf(c.env).maxFrameBytes,
       now,
+      // Direct rooms are named by their users; Haraj needs nothing else known about a room.
+      roomInfo: () => null,
     };
     const body = await c.req.json().catch(() => null);
     const frame = JSON.stringify({
