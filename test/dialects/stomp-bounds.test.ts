@@ -3,6 +3,7 @@ import type { SessionContext } from "../../src/dialects/codec";
 import { MAX_HEADERS, type StompState, stompCodec } from "../../src/dialects/stomp/codec";
 import { formatFrame, readHeaders, SERVER_COMMANDS, scanFrames } from "../../src/dialects/stomp/frame";
 import { CloseCode } from "../../src/domain/close-codes";
+import type { CommandOutcome } from "../../src/domain/commands";
 import type { Profile } from "../../src/domain/model";
 import { deepArrayText, nested } from "../helpers/deep-json";
 
@@ -29,7 +30,7 @@ function connected(): StompState {
   const decoded = stompCodec.decode(stompCodec.initialState(context(null)), connect, context(null));
   const [tagged] = decoded.commands;
   if (!tagged) throw new Error(`CONNECT was refused: ${decoded.replies}`);
-  const outcome = { ok: true as const, value: { kind: "auth" as const, user: ALICE } };
+  const outcome: CommandOutcome = { ok: true, value: { kind: "auth", user: ALICE, expires_at: null } };
   return stompCodec.encodeOutcome(decoded.state, tagged.tag, tagged.command, outcome, context(ALICE)).state;
 }
 

@@ -4,6 +4,7 @@ import type { Decoded, SessionContext } from "../../src/dialects/codec";
 import { type StompState, type StompTag, stompCodec } from "../../src/dialects/stomp/codec";
 import { formatFrame, readHeaders, SERVER_COMMANDS, scanFrames } from "../../src/dialects/stomp/frame";
 import { jsonBoundsIssue } from "../../src/domain/bounds";
+import type { CommandOutcome } from "../../src/domain/commands";
 import type { Profile } from "../../src/domain/model";
 import { anyBytes, anyText, corruptUtf8, FUZZ, fieldsOver } from "../helpers/fuzz";
 
@@ -28,7 +29,7 @@ function connected(): StompState {
   const decoded = stompCodec.decode(greeting(), connect, context(null));
   const [tagged] = decoded.commands;
   if (!tagged) throw new Error(`CONNECT was refused: ${decoded.replies}`);
-  const outcome = { ok: true as const, value: { kind: "auth" as const, user: ALICE } };
+  const outcome: CommandOutcome = { ok: true, value: { kind: "auth", user: ALICE, expires_at: null } };
   return stompCodec.encodeOutcome(decoded.state, tagged.tag, tagged.command, outcome, context(ALICE)).state;
 }
 
