@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonBoundsIssue } from "./bounds";
 
 /** Shapes shared by the HTTP API and the socket protocols, so both refuse the same input the same way. */
 
@@ -10,6 +11,15 @@ export const userIdSchema = z
 
 export const tempIdSchema = z.string().min(1).max(128);
 
+/** Refuses free-form JSON (`data`, `metadata`) beyond `JSON_LIMITS`, before it can be stored. */
+export function refineJsonBounds(value: unknown, ctx: z.RefinementCtx): void {
+  const issue = jsonBoundsIssue(value);
+  if (issue !== null) ctx.addIssue({ code: "custom", message: issue });
+}
+
+/** Free-form application JSON within `JSON_LIMITS`. */
+export const boundedJsonSchema = z.unknown().superRefine(refineJsonBounds);
+
 export const messageTypeSchema = z.enum(["text", "command"]);
 
 /** A message draft's shape. Its text length is the room's rule (`checkDraftLimits`), since it is configurable. */
@@ -18,7 +28,7 @@ export const draftSchema = z.object({
   text: z.string(),
   type: messageTypeSchema.optional(),
   custom_type: z.string().max(64).nullish(),
-  data: z.unknown().optional(),
+  data: boundedJsonSchema.optional(),
   to: userIdSchema.nullish(),
   parent_id: z.string().max(64).nullish(),
 });

@@ -1,8 +1,9 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
 import type { SessionContext } from "../dialects/codec";
 import { harajCodec } from "../dialects/haraj/codec";
-import { harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
+import { harajError, harajReply, INVALID_ACCESS_TOKEN } from "../dialects/haraj/packets";
 import { type Env, jwtConfigOf, limitsOf } from "../env";
 import { type DispatchedCommand, dispatch } from "../rooms/dispatch";
 
@@ -20,6 +21,15 @@ const ENDPOINTS = {
   "/chat/stop_typing": "stop_typing",
 } as const;
 
+harajRoutes.use("/chat/*", (c, next) => {
+  const maxSize = limitsOf(c.env).maxFrameBytes;
+  const tooLarge = harajError({ code: "payload_too_large", message: `body is larger than ${maxSize} bytes` });
+  return bodyLimit({ maxSize, onError: () => packetResponse(harajReply(null, tooLarge, new Date())) })(
+    c,
+    next,
+  );
+});
+
 for (const [path, verb] of Object.entries(ENDPOINTS)) {
   harajRoutes.post(path, async (c) => {
     const now = () => new Date();
@@ -33,6 +43,7 @@ for (const [path, verb] of Object.entries(ENDPOINTS)) {
       room: null,
       maxFrameBytes: limitsOf(c.env).maxFrameBytes,
       now,
+      // Direct rooms are named by their users; Haraj needs nothing else known about a room.
       roomInfo: () => null,
     };
     const body = await c.req.json().catch(() => null);

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { avatarUrlSchema, displayNameSchema } from "../auth/jwt";
+import { JSON_LIMITS } from "../domain/bounds";
 import { ROOM_KEY_PATTERN } from "../domain/ids";
 import { ROLES, ROOM_KINDS } from "../domain/model";
-import { messageTypeSchema, userIdSchema } from "../domain/validation";
+import { messageTypeSchema, refineJsonBounds, userIdSchema } from "../domain/validation";
 
 /** Request and response shapes of HTTP API v1: the validators and `/v1/openapi.json` both come from these. */
 
@@ -27,9 +28,18 @@ export const userSchema = profileSchema
   })
   .openapi("User");
 
+const JSON_BOUNDS_TEXT =
+  `at most ${JSON_LIMITS.maxDepth} levels deep, ${JSON_LIMITS.maxKeysPerObject} keys per object, ` +
+  `${JSON_LIMITS.maxItemsPerArray} items per array, ${JSON_LIMITS.maxStringChars} characters per string and ` +
+  `${JSON_LIMITS.maxValues} values`;
+
 const metadataSchema = z
   .record(z.string(), z.unknown())
-  .openapi({ description: "Free-form JSON object owned by the application", example: { topic: "launch" } });
+  .superRefine(refineJsonBounds)
+  .openapi({
+    description: `Free-form JSON object owned by the application: ${JSON_BOUNDS_TEXT}`,
+    example: { topic: "launch" },
+  });
 
 export const roomSchema = z
   .object({
@@ -61,7 +71,7 @@ export const messageSchema = z
     type: messageTypeSchema,
     text: z.string(),
     custom_type: z.string().nullable(),
-    data: z.unknown(),
+    data: z.unknown().openapi({ description: `Application JSON sent with the message: ${JSON_BOUNDS_TEXT}` }),
     to: z
       .string()
       .nullable()

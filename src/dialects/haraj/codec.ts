@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FRAME_JSON_LIMITS, jsonBoundsIssue } from "../../domain/bounds";
 import type { Command, CommandResult } from "../../domain/commands";
 import type { ChatEvent } from "../../domain/events";
 import { directRoomKey, directRoomUsers } from "../../domain/ids";
@@ -247,6 +248,7 @@ export const harajCodec: Codec<HarajState, HarajTag> = {
     if (byteLength(raw) > ctx.maxFrameBytes) return refuse(state, null, BAD_REQUEST, ctx);
     const json = parseFrame(raw);
     const id = readableId(json);
+    if (jsonBoundsIssue(json, FRAME_JSON_LIMITS) !== null) return refuse(state, id, BAD_REQUEST, ctx);
     const parsed = frameSchema.safeParse(json);
     if (!parsed.success) return refuse(state, id, BAD_REQUEST, ctx);
     const frame = parsed.data;

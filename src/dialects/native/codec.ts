@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FRAME_JSON_LIMITS, jsonBoundsIssue } from "../../domain/bounds";
 import { CloseCode } from "../../domain/close-codes";
 import type { Command, CommandOutcome } from "../../domain/commands";
 import type { ChatEvent } from "../../domain/events";
@@ -90,8 +91,11 @@ function draftOf(frame: Extract<Frame, { type: "send" | "dm" }>) {
   };
 }
 
+/** The frame's text; a binary frame that is not UTF-8 throws rather than being stored with U+FFFD in it. */
 function frameText(frame: string | ArrayBuffer): string {
-  return typeof frame === "string" ? frame : new TextDecoder().decode(frame);
+  return typeof frame === "string"
+    ? frame
+    : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(frame);
 }
 
 function byteLength(frame: string | ArrayBuffer): number {
@@ -175,10 +179,13 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
     try {
       json = JSON.parse(frameText(raw));
     } catch {
-      return protocolError(state, "frame is not JSON");
+      return protocolError(state, "frame is not UTF-8 JSON");
     }
+    // Only an id the schema would accept is echoed, so a refusal never repeats a huge one.
     const id =
-      typeof json === "object" && json && "id" in json && typeof json.id === "string" ? json.id : undefined;
+      typeof json === "object" && json && "id" in json ? requestId.safeParse(json.id).data : undefined;
+    const tooComplex = jsonBoundsIssue(json, FRAME_JSON_LIMITS);
+    if (tooComplex !== null) return protocolError(state, `frame: ${tooComplex}`, id);
     const parsed = frameSchema.safeParse(json);
     if (!parsed.success) return protocolError(state, firstIssue(parsed.error), id);
     const frame = parsed.data;

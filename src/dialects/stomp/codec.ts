@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { FRAME_JSON_LIMITS, jsonBoundsIssue } from "../../domain/bounds";
 import type { Command, CommandOutcome } from "../../domain/commands";
 import { type ChatError, closeFor, type ErrorCode } from "../../domain/errors";
 import { type ChatEvent, eventVisibleTo } from "../../domain/events";
 import { ROOM_KEY_PATTERN } from "../../domain/ids";
 import type { MessageDraft, Profile } from "../../domain/model";
-import { firstIssue, tempIdSchema, userIdSchema } from "../../domain/validation";
+import { boundedJsonSchema, firstIssue, tempIdSchema, userIdSchema } from "../../domain/validation";
 import type { Codec, Decoded, SessionContext } from "../codec";
 import {
   decodeUtf8,
@@ -31,6 +32,8 @@ const SERVER_NAME = "Parley";
 /** Keeps the state, which lives in the 16 KiB socket attachment, small. */
 const MAX_SUBSCRIPTIONS = 8;
 const MAX_SUBSCRIPTION_ID_CHARS = 128;
+/** Client frames carry a handful of headers; more is abuse, refused before they are unescaped. */
+export const MAX_HEADERS = 64;
 /**
  * The unfinished part of a frame split across WebSocket messages lives in the attachment too, where a string
  * may take two bytes per character: a split frame is limited to this, a whole one only by `maxFrameBytes`.
@@ -126,7 +129,7 @@ const sendBodySchema = z.object({
   message_type: z.enum(["MESSAGE", "COMMAND", "DM", "JOIN", "LEAVE"]),
   message: z.string(),
   custom_type: z.string().nullish(),
-  data: z.unknown().optional(),
+  data: boundedJsonSchema.optional(),
 });
 
 const CHAT_TOPIC = /^\/topic\/chat\/([^/]+)$/;
@@ -318,6 +321,11 @@ const send: Handler = (turn, frame, ctx) => {
     refuse(turn, frame, "bad_request", "the body is not JSON");
     return;
   }
+  const tooComplex = jsonBoundsIssue(json.value, FRAME_JSON_LIMITS);
+  if (tooComplex !== null) {
+    refuse(turn, frame, "bad_request", `body: ${tooComplex}`);
+    return;
+  }
   const parsed = sendBodySchema.safeParse(json.value);
   if (!parsed.success) {
     refuse(turn, frame, "bad_request", firstIssue(parsed.error));
@@ -398,6 +406,10 @@ const SESSION_HANDLERS: Record<string, Handler> = {
 
 function handleFrame(turn: Turn, raw: RawFrame, ctx: SessionContext): void {
   const isConnect = raw.command === "CONNECT" || raw.command === "STOMP";
+  if (raw.headers.length > MAX_HEADERS) {
+    refuse(turn, null, "bad_request", `a frame has at most ${MAX_HEADERS} headers`);
+    return;
+  }
   const read = readHeaders(raw, agreedVersion(turn.state));
   if (!read.ok) {
     refuse(turn, null, "bad_request", read.error);
