@@ -5,15 +5,22 @@ import type { Member, Message, Notification, Profile, ReactionSummary, Room } fr
  * durable event of a room with no gaps, and `at`, when the room recorded them; resuming replays them.
  * Ephemeral ones (typing, occupancy, reads, presence, inbox) carry no `seq` and are never replayed.
  */
+/** What changed a message in a `message_updated` event. */
+export type MessageChange = "edit" | "thread" | "reaction" | "pin";
+
 export type DurableEvent =
   | { type: "message"; room: string; seq: number; at: string; message: Message }
-  /** The message after an edit (`change: "edit"`) or after its thread changed (`change: "thread"`). */
+  /**
+   * The message after an edit (`change: "edit"`) or after its thread changed (`change: "thread"`). A resume
+   * rebuilt from D1, where the individual `reaction_changed` / `message_pinned` events are gone, sends the
+   * message's current state with `change: "reaction"` or `"pin"` instead.
+   */
   | {
       type: "message_updated";
       room: string;
       seq: number;
       at: string;
-      change: "edit" | "thread";
+      change: MessageChange;
       message: Message;
     }
   /** A tombstone: `message` is the wiped message (text empty, `deleted_at` set); `parent` its thread root now. */

@@ -1,4 +1,4 @@
-import type { Role, Room } from "./model";
+import type { Message, Role, Room } from "./model";
 
 /**
  * How a user stands in a room: a member with a role, a viewer of a public live room, or nobody.
@@ -48,3 +48,30 @@ export function canManageMember(
 /** Watching a peer's online state is allowed only between the two users of a direct room (seed 001). */
 export const canWatchPresence = (sharesDirectRoom: boolean, self: boolean): boolean =>
   sharesDirectRoom && !self;
+
+// ---- message lifecycle ----
+
+/** Editing is the author's alone: nobody, moderators included, puts words in another's mouth. */
+export const canEditMessage = (actorId: string, message: Pick<Message, "sender">): boolean =>
+  message.sender.id === actorId;
+
+/** Deleting: the author, or an owner or admin of the room (direct rooms have neither: only the author). */
+export const canDeleteMessage = (
+  actor: Standing,
+  actorId: string,
+  message: Pick<Message, "sender">,
+): boolean => message.sender.id === actorId || isManager(actor);
+
+/** Pinning a message to the room: owners and admins, or either member of a direct room. */
+export const canPinMessage = (room: Room, actor: Standing): boolean =>
+  room.kind === "direct" ? actor.kind === "member" : isManager(actor);
+
+/** A member's own pin of the room in their room list: members only (viewers have no room list entry). */
+export const canPinRoom = (actor: Standing): boolean => actor.kind === "member";
+
+/** `@room` / `@all`: owners and admins of group and live rooms. */
+export const canMentionRoom = (room: Room, actor: Standing): boolean =>
+  room.kind !== "direct" && isManager(actor);
+
+/** The previous versions of edited messages: owners and admins. */
+export const canReadEditHistory = isManager;

@@ -42,7 +42,12 @@ function expireTyping(core: RoomCore, room: Room, now: number): number | null {
 async function flushToD1(core: RoomCore, room: Room, now: number): Promise<number | null> {
   while (core.store.hasPendingFlush()) {
     const batch = core.store.pendingFlush(100);
-    await flushRoomRows(core.env.DB, room.number, batch.messages, batch.reads, new Date(now).toISOString());
+    const changes = batch.messages.map((message) => ({
+      message,
+      change: "post" as const,
+      at: message.created_at,
+    }));
+    await flushRoomRows(core.env.DB, room.number, changes, batch.reads, new Date(now).toISOString());
     core.store.flushed(batch.messages.at(-1)?.seq ?? null, batch.reads);
   }
   return null;

@@ -1,4 +1,5 @@
-import type { Member, Message, Role, Room } from "../domain/model";
+import type { ChangedMessage, RowChange } from "../domain/lifecycle";
+import type { Member, Message, ReactionSummary, Role, Room, ThreadSummary } from "../domain/model";
 
 /**
  * The D1 rows a RoomDO writes: it is the single writer of its room's rows, so these run only from there.
@@ -84,22 +85,42 @@ export async function deleteMembershipRow(db: D1Database, roomNumber: number, us
   ]);
 }
 
-/** Writes a batch of outbox messages and read markers; replays of the same rows change nothing. */
+/** A member's own pin of the room, for `memberships.pinned_at` (null: unpinned). */
+export interface RoomPinRow {
+  user_id: string;
+  pinned_at: string | null;
+}
+
+const json = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
+
+/**
+ * Writes a batch of message changes, read markers and members' room pins. Each message row is its newest state:
+ * a row is replaced only by a change with a higher `changed_seq`, so replays and out-of-order batches change
+ * nothing, and a tombstone's upsert wipes the text, data, reactions and mentions (and, by trigger, its search
+ * entry).
+ */
 export async function flushRoomRows(
   db: D1Database,
   roomNumber: number,
-  messages: Message[],
+  changes: ChangedMessage[],
   reads: { user_id: string; seq: number }[],
   now: string,
+  roomPins: RoomPinRow[] = [],
 ): Promise<void> {
-  const statements = messages.map((m) =>
+  const statements = changes.map(({ message: m, change, at }) =>
     db
       .prepare(
         `INSERT INTO messages (room_id, seq, id, sender_id, sender_name, sender_avatar, type, text, custom_type, data,
-           recipient_id, parent_id, temp_id, created_at, edited_at, deleted_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           recipient_id, parent_id, temp_id, created_at, edited_at, deleted_at, version, changed_seq, last_change,
+           changed_at, thread, reactions, pinned_at, mentions, mentions_room)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (room_id, seq) DO UPDATE SET text = excluded.text, data = excluded.data,
-           edited_at = excluded.edited_at, deleted_at = excluded.deleted_at`,
+           edited_at = excluded.edited_at, deleted_at = excluded.deleted_at, version = excluded.version,
+           changed_seq = excluded.changed_seq, last_change = excluded.last_change, changed_at = excluded.changed_at,
+           thread = excluded.thread, reactions = excluded.reactions, pinned_at = excluded.pinned_at,
+           mentions = excluded.mentions, mentions_room = excluded.mentions_room
+         WHERE excluded.changed_seq > messages.changed_seq`,
       )
       .bind(
         roomNumber,
@@ -111,21 +132,33 @@ export async function flushRoomRows(
         m.type,
         m.text,
         m.custom_type,
-        m.data === null || m.data === undefined ? null : JSON.stringify(m.data),
+        json(m.data),
         m.to,
         m.parent_id,
         m.temp_id,
         m.created_at,
         m.edited_at,
         m.deleted_at,
+        m.version,
+        m.changed_seq,
+        change,
+        at,
+        json(m.thread),
+        JSON.stringify(m.reactions),
+        m.pinned_at,
+        JSON.stringify(m.mentions),
+        m.mentions_room ? 1 : 0,
       ),
   );
-  const newest = messages.at(-1);
-  if (newest) {
+  const newestPosted = changes.reduce(
+    (seq, c) => (c.change === "post" ? Math.max(seq, c.message.seq) : seq),
+    0,
+  );
+  if (newestPosted > 0) {
     statements.push(
       db
         .prepare("UPDATE rooms SET last_message_seq = MAX(last_message_seq, ?) WHERE id = ?")
-        .bind(newest.seq, roomNumber),
+        .bind(newestPosted, roomNumber),
     );
   }
   for (const r of reads) {
@@ -136,6 +169,13 @@ export async function flushRoomRows(
            ON CONFLICT (room_id, user_id) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at`,
         )
         .bind(roomNumber, r.user_id, r.seq, now),
+    );
+  }
+  for (const p of roomPins) {
+    statements.push(
+      db
+        .prepare("UPDATE memberships SET pinned_at = ? WHERE room_id = ? AND user_id = ?")
+        .bind(p.pinned_at, roomNumber, p.user_id),
     );
   }
   if (statements.length > 0) await db.batch(statements);
@@ -158,6 +198,15 @@ export interface MessageRow {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  version: number;
+  changed_seq: number;
+  last_change: RowChange;
+  changed_at: string | null;
+  thread: string | null;
+  reactions: string;
+  pinned_at: string | null;
+  mentions: string;
+  mentions_room: number;
 }
 
 export function toMessage(row: MessageRow, roomKey: string): Message {
@@ -176,15 +225,23 @@ export function toMessage(row: MessageRow, roomKey: string): Message {
     created_at: row.created_at,
     edited_at: row.edited_at,
     deleted_at: row.deleted_at,
-    version: 1,
-    changed_seq: row.seq,
-    thread: null,
-    reactions: [],
-    pinned_at: null,
-    mentions: [],
-    mentions_room: false,
+    version: row.version,
+    changed_seq: row.changed_seq,
+    thread: row.thread === null ? null : (JSON.parse(row.thread) as ThreadSummary),
+    reactions: JSON.parse(row.reactions) as ReactionSummary[],
+    pinned_at: row.pinned_at,
+    mentions: JSON.parse(row.mentions) as string[],
+    mentions_room: row.mentions_room === 1,
   };
 }
+
+const toChangedMessage = (row: MessageRow, roomKey: string): ChangedMessage => {
+  const message = toMessage(row, roomKey);
+  return { message, change: row.last_change, at: row.changed_at ?? message.created_at };
+};
+
+/** Whisper visibility as SQL, `?` bound twice to the reader's id. */
+const VISIBLE = "(recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)";
 
 /** Messages of a room in (after, before) visible to `userId`, from D1 (older than the room keeps hot). */
 export async function readMessageRows(
@@ -198,11 +255,84 @@ export async function readMessageRows(
 ): Promise<Message[]> {
   const { results } = await db
     .prepare(
-      `SELECT * FROM messages WHERE room_id = ? AND seq > ? AND seq < ?
-         AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)
+      `SELECT * FROM messages WHERE room_id = ? AND seq > ? AND seq < ? AND ${VISIBLE}
        ORDER BY seq ${newestFirst ? "DESC" : "ASC"} LIMIT ?`,
     )
     .bind(room.number, after, before, userId, userId, limit)
     .all<MessageRow>();
   return results.map((r) => toMessage(r, room.key));
+}
+
+/** One thread's replies in (after, before) visible to `userId`, from D1. */
+export async function readThreadRows(
+  db: D1Database,
+  room: Pick<Room, "key" | "number">,
+  rootId: string,
+  userId: string,
+  after: number,
+  before: number,
+  limit: number,
+  newestFirst: boolean,
+): Promise<Message[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM messages WHERE room_id = ? AND parent_id = ? AND seq > ? AND seq < ? AND ${VISIBLE}
+       ORDER BY seq ${newestFirst ? "DESC" : "ASC"} LIMIT ?`,
+    )
+    .bind(room.number, rootId, after, before, userId, userId, limit)
+    .all<MessageRow>();
+  return results.map((r) => toMessage(r, room.key));
+}
+
+/**
+ * A message by id from D1, whatever its visibility (the caller applies `targetOf`): the target of an edit,
+ * deletion, reaction, pin or reply that is older than the room keeps hot.
+ */
+export async function readMessageRowById(
+  db: D1Database,
+  room: Pick<Room, "key" | "number">,
+  messageId: string,
+): Promise<Message | null> {
+  const row = await db
+    .prepare("SELECT * FROM messages WHERE room_id = ? AND id = ?")
+    .bind(room.number, messageId)
+    .first<MessageRow>();
+  return row ? toMessage(row, room.key) : null;
+}
+
+/**
+ * The rows a client that stopped at `since` needs from D1, for the part of the log the room no longer keeps
+ * (below `floor`): messages posted in (since, floor) and older messages whose last change is in (since, floor),
+ * visible to `userId`, by `replayPosition`. Page with `from`: the previous page's `next`. A page never splits the
+ * rows of one event (a deleted reply and its root), so `replayEvents` can pair them.
+ */
+export async function changedMessagesAfter(
+  db: D1Database,
+  room: Pick<Room, "key" | "number">,
+  userId: string,
+  since: number,
+  floor: number,
+  limit: number,
+  from: number = since,
+): Promise<{ rows: ChangedMessage[]; next: number | null }> {
+  const { results } = await db
+    .prepare(
+      `SELECT *, seq AS pos FROM messages WHERE room_id = ?1 AND seq > ?3 AND seq < ?4 AND ${VISIBLE.replaceAll("?", "?2")}
+       UNION ALL
+       SELECT *, changed_seq AS pos FROM messages
+       WHERE room_id = ?1 AND seq <= ?5 AND changed_seq > ?3 AND changed_seq < ?4 AND ${VISIBLE.replaceAll("?", "?2")}
+       ORDER BY pos, seq LIMIT ?6`,
+    )
+    .bind(room.number, userId, Math.max(from, since), floor, since, limit + 2)
+    .all<MessageRow & { pos: number }>();
+  if (results.length <= limit) return { rows: results.map((r) => toChangedMessage(r, room.key)), next: null };
+  const cut = results[limit]?.pos ?? floor;
+  const before = results.filter((r) => r.pos < cut);
+  // When the whole page is one event's rows (at most a reply and its root) it cannot be split: take them all.
+  const rows = before.length > 0 ? before : results.filter((r) => r.pos === cut);
+  const last = rows.at(-1)?.pos ?? cut;
+  return {
+    rows: rows.map((r) => toChangedMessage(r, room.key)),
+    next: results.some((r) => r.pos > last) ? last : null,
+  };
 }
