@@ -9,6 +9,8 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
+  /** The host's content policy refused the message before storage (hate speech, misinformation). */
+  | "content_refused"
   | "internal";
 
 export interface ChatError {
@@ -16,6 +18,11 @@ export interface ChatError {
   message: string;
   /** Seconds until a rate-limited request may be retried. */
   retry_after?: number;
+  /**
+   * For `content_refused`: whether the policy wants the session ended for it. Absent, each dialect does what
+   * its protocol documents (Swappart closes with 4011; dialects without such a close only refuse the send).
+   */
+  close?: boolean;
 }
 
 /**
@@ -43,5 +50,6 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  content_refused: 422,
   internal: 500,
 };
