@@ -2,6 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { swappartRoutes } from "../../src/dialects/swappart/http";
+import { roomKeyOfNumber } from "../../src/storage/room-index";
 
 /**
  * The Swappart room API in-process, with real D1 and room objects, for users signed in with Supabase: tokens
@@ -170,6 +171,37 @@ describe("Swappart room API", () => {
       }),
     ).toMatchObject({ status: 200 });
     expect(await participants()).toEqual([owner.id]);
+  });
+
+  it("details a room's messages oldest first and lists its last message once stored", async () => {
+    const [owner, tenant] = [await user(), await user()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    const key = await roomKeyOfNumber(env.DB, roomId);
+    const room = env.ROOMS.get(env.ROOMS.idFromName(key ?? ""));
+    const profile = (u: User) => ({ id: u.id, name: null, avatar: null });
+    expect(await room.post(profile(tenant), { temp_id: "t-1", text: "Is it still free?" })).toMatchObject({
+      ok: true,
+    });
+    expect(await room.post(profile(owner), { temp_id: "t-2", text: "Yes" })).toMatchObject({ ok: true });
+
+    const { messages } = (await call("GET", `/rooms/${roomId}`, owner.token)).body.data;
+    expect(messages).toEqual([
+      {
+        id: 1,
+        room_id: roomId,
+        message: "Is it still free?",
+        sender_id: tenant.id,
+        created_at: expect.any(String),
+      },
+      { id: 2, room_id: roomId, message: "Yes", sender_id: owner.id, created_at: expect.any(String) },
+    ]);
+
+    // The list reads D1, which the room writes a moment after the message.
+    await expect
+      .poll(async () => (await call("GET", "/rooms", tenant.token)).body.data[0]?.last_message, {
+        timeout: 5000,
+      })
+      .toEqual({ room_id: roomId, message: "Yes", sender_id: owner.id, created_at: messages[1].created_at });
   });
 
   it("lets only the owner delete a room", async () => {
