@@ -3,6 +3,7 @@ import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { swappartRoutes } from "../../src/dialects/swappart/http";
 import { roomKeyOfNumber } from "../../src/storage/room-index";
+import { tokenFor } from "../helpers/tokens";
 
 /**
  * The Swappart room API in-process, with real D1 and room objects, for users signed in with Supabase: tokens
@@ -42,7 +43,14 @@ interface Answer {
   body: any;
 }
 
-async function call(method: string, path: string, token: string | null, body?: unknown): Promise<Answer> {
+/** One call to the routes, with the Supabase settings unless `bindings` says otherwise. */
+async function call(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  bindings: typeof env = supabaseEnv,
+): Promise<Answer> {
   const headers = new Headers({ "content-type": "application/json" });
   if (token) headers.set("authorization", `Bearer ${token}`);
   const request = new Request(`https://parley.test${path}`, {
@@ -50,7 +58,7 @@ async function call(method: string, path: string, token: string | null, body?: u
     headers,
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
-  const response = await swappartRoutes.fetch(request, supabaseEnv, createExecutionContext());
+  const response = await swappartRoutes.fetch(request, bindings, createExecutionContext());
   return { status: response.status, body: await response.json() };
 }
 
@@ -77,6 +85,17 @@ describe("Swappart room API", () => {
     expect(await call("GET", "/rooms", await supabaseToken(crypto.randomUUID(), { aud: "anon" }))).toEqual(
       refusal(401),
     );
+  });
+
+  it("verifies tokens with the deployment's own JWT settings when no Supabase one is set", async () => {
+    const id = crypto.randomUUID();
+    const ownToken = await tokenFor(id);
+    expect(await call("GET", "/rooms", ownToken, undefined, env)).toEqual({
+      status: 200,
+      body: { error_message: null, data: [] },
+    });
+    expect(await call("GET", "/rooms", ownToken)).toEqual(refusal(401));
+    expect(await call("GET", "/rooms", await tokenFor("not-a-uuid"), undefined, env)).toEqual(refusal(401));
   });
 
   it("creates a room, lists it for every participant and details it with its messages", async () => {
