@@ -98,7 +98,11 @@ export interface Codec<State, Tag = unknown> {
     intervalMs: number;
     beat(state: State, ctx: SessionContext, lastActiveAt: number): Encoded<State>;
   };
-  /** Frames sent before any close the server starts (ActionCable `disconnect`, Swappart `Disconnection`). */
+  /**
+   * Frames sent before any close the server starts (ActionCable `disconnect`, Swappart `Disconnection`),
+   * including a close the codec itself returns from `decode`, `encodeOutcome` or `beat`: the host renders them
+   * after that answer's frames, so a codec never puts them in its own replies.
+   */
   closeFrames?(state: State, close: Close, ctx: SessionContext): string[];
   decode(state: State, frame: string | ArrayBuffer, ctx: SessionContext): Decoded<State, Tag>;
   /** The answer to one decoded command, once the host has run it. May update state (e.g. after auth). */

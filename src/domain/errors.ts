@@ -11,6 +11,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
+  /** The host's content policy refused the message before storage (hate speech, misinformation). */
   | "content_refused"
   | "internal";
 
@@ -19,6 +20,11 @@ export interface ChatError {
   message: string;
   /** Seconds until a rate-limited request may be retried. */
   retry_after?: number;
+  /**
+   * For `content_refused`: whether the policy wants the session ended for it. Absent, each dialect does what
+   * its protocol documents (Swappart closes with 4011; dialects without such a close only refuse the send).
+   */
+  close?: boolean;
 }
 
 /**
