@@ -36,6 +36,8 @@ export interface SessionContext {
   user: Profile | null;
   /** The room the socket's URL names, for room-scoped sessions. */
   room: string | null;
+  /** The subprotocol the host echoed (`chooseSubprotocol`'s answer), null for none. */
+  subprotocol: string | null;
   maxFrameBytes: number;
   now: () => Date;
   /** What the host knows of a room it serves events for (its number, kind, epoch), by key. */
@@ -88,6 +90,20 @@ export interface Codec<State, Tag = unknown> {
    */
   retriesAuth?: boolean;
   initialState(ctx: SessionContext): State;
+  /**
+   * Session resumption (AnyCable's `?sid=`): a new socket names, in the URL query parameter `param` (or the
+   * `header`), the `sessionId` of an earlier socket of the same user. The host keeps the state each session of
+   * this dialect had when its socket closed, for `keepMs`; when a new socket names one it still keeps, the host
+   * forgets it (a state resumes once) and calls `restore` instead of `initialState`. A null answer means "start
+   * afresh" (`initialState`). Otherwise the host sends `open`'s frames, then runs the commands, which re-follow
+   * what the old session followed; their outcomes go to `encodeOutcome` as usual.
+   */
+  resume?: {
+    param: string;
+    header: string;
+    keepMs: number;
+    restore(previous: State, ctx: SessionContext): { state: State; commands: TaggedCommand<Tag>[] } | null;
+  };
   /** Frames sent as soon as the socket is hosted, before any client frame (ActionCable `welcome`). */
   open?(state: State, ctx: SessionContext): Encoded<State>;
   /**

@@ -1,5 +1,5 @@
 import type { ChatError } from "./errors";
-import type { Ack, Message, MessageDraft, Profile } from "./model";
+import type { Ack, Message, MessageDraft, MessageRef, Profile } from "./model";
 
 /**
  * How a command names a room: its key, or its number for dialects that number rooms (Swappart `room_id`,
@@ -40,8 +40,8 @@ export type Command =
   | { kind: "send"; room: RoomRef; draft: MessageDraft }
   /** A message to the direct room shared with `to`, created on first use. */
   | { kind: "send_direct"; to: string; draft: MessageDraft }
-  | { kind: "edit"; room: RoomRef; message_id: string; text: string; data?: unknown }
-  | { kind: "delete"; room: RoomRef; message_id: string }
+  | { kind: "edit"; room: RoomRef; message_id: MessageRef; text: string; data?: unknown }
+  | { kind: "delete"; room: RoomRef; message_id: MessageRef }
   | { kind: "react"; room: RoomRef; message_id: string; emoji: string; add: boolean }
   | { kind: "pin_message"; room: RoomRef; message_id: string; pinned: boolean }
   /** The member's own pin of the room in their room list. */
@@ -49,7 +49,7 @@ export type Command =
   | { kind: "typing"; room: RoomRef; typing: boolean }
   /** Moves the read marker to `seq`, or to the room's head when null. */
   | { kind: "read"; room: RoomRef; seq: number | null }
-  | { kind: "read_thread"; room: RoomRef; thread_id: string }
+  | { kind: "read_thread"; room: RoomRef; thread_id: MessageRef }
   | { kind: "history"; room: RoomRef; query: HistoryQuery }
   /** Marks one notification read, or all of them when `id` is null. */
   | { kind: "notifications_read"; id: string | null }

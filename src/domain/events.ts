@@ -112,7 +112,8 @@ export type UserEvent =
   | { type: "room_read"; room: string; seq: number }
   | { type: "room_pinned"; room: string; pinned_at: string }
   | { type: "room_unpinned"; room: string }
-  | { type: "thread_read"; room: string; thread_id: string }
+  /** `thread_seq` is the thread root's seq. */
+  | { type: "thread_read"; room: string; thread_id: string; thread_seq: number }
   | { type: "notification"; notification: Notification }
   | { type: "notification_count"; unread: number }
   | { type: "notifications_reset"; unread: 0 };

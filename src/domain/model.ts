@@ -63,6 +63,8 @@ export interface Message {
   to: string | null;
   /** The thread root this message replies to. */
   parent_id: string | null;
+  /** That root's `seq`, for dialects that number messages by their room and seq (ActionCable). */
+  parent_seq: number | null;
   /** The client's idempotency key. */
   temp_id: string | null;
   created_at: string;
@@ -119,6 +121,12 @@ export interface Notification {
   read_at: string | null;
 }
 
+/**
+ * How a command names a message: its id, or its `seq` in the command's room for dialects that number messages
+ * (ActionCable). Codecs cannot look seqs up; the host resolves them, as it resolves room numbers.
+ */
+export type MessageRef = string | { seq: number };
+
 /** What a client asks to post; the room fills in the rest. */
 export interface MessageDraft {
   temp_id: string;
@@ -127,7 +135,7 @@ export interface MessageDraft {
   custom_type?: string | null;
   data?: unknown;
   to?: string | null;
-  parent_id?: string | null;
+  parent_id?: MessageRef | null;
 }
 
 /** What the sender learns once its message is durably stored. */
