@@ -37,7 +37,7 @@ export interface SessionContext {
   /** The room the socket's URL names, for room-scoped sessions. */
   room: string | null;
   /** The subprotocol the host echoed (`chooseSubprotocol`'s answer), null for none. */
-  subprotocol: string | null;
+  subprotocol?: string | null;
   maxFrameBytes: number;
   now: () => Date;
   /** What the host knows of a room it serves events for (its number, kind, epoch), by key. */

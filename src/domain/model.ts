@@ -64,7 +64,7 @@ export interface Message {
   /** The thread root this message replies to. */
   parent_id: string | null;
   /** That root's `seq`, for dialects that number messages by their room and seq (ActionCable). */
-  parent_seq: number | null;
+  parent_seq?: number | null;
   /** The client's idempotency key. */
   temp_id: string | null;
   created_at: string;

@@ -197,12 +197,12 @@ const expectedMessage = (m: Message, room: RoomBrief) => ({
   },
   creation_uuid: m.temp_id,
   chat_thread_id:
-    m.parent_seq !== null
+    m.parent_seq != null
       ? room.number * 1_000_000_000 + m.parent_seq
       : m.thread
         ? room.number * 1_000_000_000 + m.seq
         : null,
-  parent_message_id: m.parent_seq === null ? null : room.number * 1_000_000_000 + m.parent_seq,
+  parent_message_id: m.parent_seq == null ? null : room.number * 1_000_000_000 + m.parent_seq,
   lesson_id: null,
   replies_count: m.thread?.replies_count ?? 0,
   total_thread_participants_count: m.thread?.participants_count ?? 0,

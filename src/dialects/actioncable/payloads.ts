@@ -27,7 +27,7 @@ const richText = (data: unknown): Record<string, unknown> | null =>
  */
 export function jsonMessage(m: Message, room: RoomBrief) {
   const numbered = (seq: number) => messageNumber(room.number, seq);
-  const parent = m.parent_seq === null ? null : numbered(m.parent_seq);
+  const parent = m.parent_seq == null ? null : numbered(m.parent_seq);
   const repliesCount = m.thread?.replies_count ?? 0;
   return {
     id: numbered(m.seq),
