@@ -1,11 +1,13 @@
 import type { ChatError } from "./errors";
+import type { RoomListing } from "./events";
 import type { Ack, Message, MessageDraft, MessageRef, Profile } from "./model";
 
 /**
  * How a command names a room: its key, or its number for dialects that number rooms (Swappart `room_id`,
- * ActionCable `chat_room_id`). Codecs are pure and cannot look numbers up; the host resolves them before running.
+ * ActionCable `chat_room_id`), or one of its messages for dialects whose message commands name no room (DDP
+ * `setReaction`, `deleteMessage`). Codecs are pure and cannot look these up; the host resolves them before running.
  */
-export type RoomRef = string | { number: number };
+export type RoomRef = string | { number: number } | { message_id: string };
 
 /**
  * What a session follows besides the rooms it is subscribed to (subscribing also makes the user present in the
@@ -17,6 +19,8 @@ export type FollowScope = "rooms" | "threads" | "notifications";
 export interface HistoryQuery {
   before?: number;
   after?: number;
+  /** Newest `limit` created before this ISO time, for dialects that page by timestamp (DDP `loadHistory`). */
+  before_at?: string;
   limit: number;
   /** The thread root's message id: only its replies. */
   thread_id?: string;
@@ -42,7 +46,8 @@ export type Command =
   | { kind: "send_direct"; to: string; draft: MessageDraft }
   | { kind: "edit"; room: RoomRef; message_id: MessageRef; text: string; data?: unknown }
   | { kind: "delete"; room: RoomRef; message_id: MessageRef }
-  | { kind: "react"; room: RoomRef; message_id: string; emoji: string; add: boolean }
+  /** `toggle` adds the reaction unless the user already reacted with this emoji (DDP `setReaction`). */
+  | { kind: "react"; room: RoomRef; message_id: string; emoji: string; add: boolean | "toggle" }
   | { kind: "pin_message"; room: RoomRef; message_id: string; pinned: boolean }
   /** The member's own pin of the room in their room list. */
   | { kind: "pin_room"; room: RoomRef; pinned: boolean }
@@ -54,7 +59,13 @@ export type Command =
   /** Marks one notification read, or all of them when `id` is null. */
   | { kind: "notifications_read"; id: string | null }
   | { kind: "watch"; user: string }
-  | { kind: "unwatch"; user: string };
+  | { kind: "unwatch"; user: string }
+  /** The user's room list, as their user socket's `room_added` shows each room. */
+  | { kind: "list_rooms" }
+  /** The members of a room the user belongs to. */
+  | { kind: "members"; room: RoomRef }
+  /** The direct room shared with `to`, created (without a message) when it does not exist yet. */
+  | { kind: "create_direct"; to: string };
 
 export type CommandKind = Command["kind"];
 
@@ -78,6 +89,9 @@ export type CommandResult =
   | { kind: "history"; room: string; messages: Message[] }
   | { kind: "notifications_read"; unread: number }
   | { kind: "watching"; user: string; online: boolean; last_seen: string | null }
-  | { kind: "unwatched"; user: string };
+  | { kind: "unwatched"; user: string }
+  | { kind: "rooms"; listings: RoomListing[] }
+  | { kind: "members"; room: string; members: Profile[] }
+  | { kind: "direct"; room: string };
 
 export type CommandOutcome = { ok: true; value: CommandResult } | { ok: false; error: ChatError };

@@ -34,6 +34,8 @@ export interface Room {
 /** What a dialect needs to know about a room to name it on its wire (number, kind), without its full view. */
 export interface RoomBrief {
   key: string;
+  /** Its display name when it has one, for dialects that name rooms in their events (DDP subscriptions). */
+  name?: string | null;
   number: number;
   kind: RoomKind;
   private: boolean;

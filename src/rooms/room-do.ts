@@ -126,7 +126,8 @@ export class RoomDO extends SocketObject {
   }
 
   private names(room: Room, ref: RoomRef): boolean {
-    return typeof ref === "string" ? ref === room.key : ref.number === room.number;
+    if (typeof ref === "string") return ref === room.key;
+    return "number" in ref && ref.number === room.number;
   }
 
   // ---- user-scoped fan-out (called by user objects) ----

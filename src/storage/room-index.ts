@@ -141,6 +141,15 @@ export async function resolveRoomRef(db: D1Database, ref: string): Promise<strin
   return row?.key ?? null;
 }
 
+/** The room a message id belongs to, once the message reached D1 (a flush after it was stored). */
+export async function roomKeyOfMessage(db: D1Database, messageId: string): Promise<string | null> {
+  const row = await db
+    .prepare("SELECT r.key FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = ?")
+    .bind(messageId)
+    .first<{ key: string }>();
+  return row?.key ?? null;
+}
+
 export async function roomKeyOfNumber(db: D1Database, number: number): Promise<string | null> {
   return (await db.prepare("SELECT key FROM rooms WHERE id = ?").bind(number).first<string>("key")) ?? null;
 }

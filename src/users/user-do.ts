@@ -1,7 +1,7 @@
 import { verifyChatToken } from "../auth/jwt";
 import type { Command, CommandOutcome } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
-import type { DurableEvent, RoomEvent, UserEvent } from "../domain/events";
+import type { DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
@@ -11,11 +11,13 @@ import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
-import { dispatch, roomKeyOf } from "../rooms/dispatch";
+import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
+import type { RoomView } from "../rooms/membership";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
 import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
 import { type Job, SocketObject } from "../sessions/socket-object";
+import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
 
@@ -339,6 +341,20 @@ export class UserDO extends SocketObject {
       }
       case "notifications_read":
         return { outcome: refuse.badRequest("notifications are not available yet") };
+      case "list_rooms":
+        return { outcome: await this.listRooms(user) };
+      case "members": {
+        const room = await roomKeyOf(this.env, command.room);
+        if (!room) return { outcome: refuse.roomNotFound() };
+        const view = (await roomStub(this.env, room).view(user.id)) as Outcome<RoomView>;
+        if (!view.ok) return { outcome: view };
+        const members = view.value.members.map((m) => ({ id: m.user_id, name: m.name, avatar: m.avatar }));
+        return { outcome: ok({ kind: "members", room, members }) };
+      }
+      case "create_direct": {
+        const opened = await openDirectRoom(this.env, user, command.to);
+        return { outcome: opened.ok ? ok({ kind: "direct", room: opened.value }) : opened };
+      }
     }
   }
 
@@ -398,6 +414,21 @@ export class UserDO extends SocketObject {
     };
   }
 
+  /** The user's rooms, most recently active first, as their room list shows them. */
+  private async listRooms(user: Profile): Promise<CommandOutcome> {
+    const { items } = await roomsOfUser(this.env.DB, user.id, MAX_LISTED_ROOMS, null);
+    const listings: RoomListing[] = items.map((item) => ({
+      // The index keeps no epochs; the user's rooms are attached while they are online, so their briefs are known.
+      room: { ...item.room, epoch: this.roomInfo(item.room.key)?.epoch ?? "" },
+      role: item.role,
+      unread: item.unread_count,
+      mentions: 0,
+      last_message: item.last_message,
+      pinned_at: null,
+    }));
+    return ok({ kind: "rooms", listings });
+  }
+
   /** Seed 001: listening to a peer, and unlistening, need a direct room with them. */
   private async mayWatch(userId: string, peer: string): Promise<boolean> {
     const shares = await roomExists(this.env.DB, directRoomKey(userId, peer));
@@ -412,6 +443,9 @@ export class UserDO extends SocketObject {
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
 }
+
+/** The longest room list a socket asks for at once. */
+const MAX_LISTED_ROOMS = 200;
 
 const presenceForbidden = () =>
   refuse.forbidden("presence is visible only between users who share a direct room");

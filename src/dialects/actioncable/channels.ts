@@ -90,7 +90,7 @@ export const stopCommand = (sub: Subscription): Command =>
     : { kind: "unfollow", scope: sub.channel };
 
 const sameRoom = (a: RoomRef, b: { key: string | null; number: number | null }): boolean =>
-  typeof a === "string" ? a === b.key : a.number === b.number;
+  typeof a === "string" ? a === b.key : "number" in a && a.number === b.number;
 
 /** Whether `sub` needs what `command` (a start or stop command) starts or stops. */
 export function servedBy(sub: Subscription, command: Command): boolean {
