@@ -5,7 +5,7 @@ import { CloseCode } from "../domain/close-codes";
 import { closeReason } from "../domain/errors";
 import { type Env, jwtConfigOf, limitsOf } from "../env";
 import { userStub } from "../rooms/stubs";
-import { AUTH_GRACE_MS } from "../sessions/host";
+import { AUTH_GRACE_MS } from "../sessions/timers";
 import { socketUpgrade } from "../sessions/session";
 
 /**

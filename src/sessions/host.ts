@@ -7,13 +7,10 @@ import type { ChatEvent, RoomEvent } from "../domain/events";
 import { eventVisibleTo, isDurable } from "../domain/events";
 import type { RoomBrief } from "../domain/model";
 import type { Session, SocketInit } from "./session";
+import { sessionTimers } from "./timers";
 
 /** The keepalive every dialect hosted here may use: a bare newline (STOMP's heart-beat), echoed without waking. */
 export const KEEPALIVE = "\n";
-/** Unauthenticated sockets must authenticate within this time. */
-export const AUTH_GRACE_MS = 15_000;
-/** A session whose token expired is closed (4002) unless it refreshes within this time. */
-export const TOKEN_EXPIRY_GRACE_MS = 30_000;
 
 /**
  * Completes a close the client started. The runtime does not answer a hibernatable socket's Close frame by
@@ -300,53 +297,36 @@ export class SessionHost {
    */
   sweep(now: number): number | null {
     let next: number | null = null;
-    const due = (at: number) => {
-      if (at > now) next = next === null ? at : Math.min(next, at);
-    };
     for (const connection of this.connections()) {
       const { ws, session } = connection;
       const codec = connection.codec;
-      const lastBeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      const lastActive = Math.max(lastBeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
-      if (!session.user) {
-        const deadline = session.connectedAt + AUTH_GRACE_MS;
-        if (now >= deadline) {
-          connection.close({ code: CloseCode.NoAuthToken, reason: "authentication timed out" });
+      const lastKeepalive = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const decision = sessionTimers({
+        now,
+        connectedAt: session.connectedAt,
+        authenticated: session.user !== null,
+        expiresAt: session.expiresAt,
+        lastActiveAt: Math.max(lastKeepalive, this.lastFrameAt.get(ws) ?? 0, session.connectedAt),
+        idleLimitMs: codec.idleLimitMs(session.state),
+        heartbeatMs: codec.heartbeat?.intervalMs ?? null,
+        lastBeatAt: this.lastBeatAt.get(ws) ?? session.connectedAt,
+      });
+      if (decision.close) {
+        connection.close(decision.close);
+        continue;
+      }
+      if (decision.beat && codec.heartbeat) {
+        this.lastBeatAt.set(ws, now);
+        const lastActive = Math.max(lastKeepalive, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
+        const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
+        connection.update({ state: beat.state });
+        connection.send(beat.frames);
+        if (beat.close) {
+          connection.close(beat.close);
           continue;
         }
-        due(deadline);
-      } else if (session.expiresAt !== null) {
-        const deadline = session.expiresAt + TOKEN_EXPIRY_GRACE_MS;
-        if (now >= deadline) {
-          connection.close({ code: CloseCode.InvalidToken, reason: "token expired" });
-          continue;
-        }
-        due(deadline);
       }
-      const idleLimit = codec.idleLimitMs(session.state);
-      if (idleLimit !== null) {
-        if (now >= lastActive + idleLimit) {
-          connection.close({ code: CloseCode.Afk, reason: "no keepalive" });
-          continue;
-        }
-        due(lastActive + idleLimit);
-      }
-      if (codec.heartbeat) {
-        const beatDue = (this.lastBeatAt.get(ws) ?? session.connectedAt) + codec.heartbeat.intervalMs;
-        if (now >= beatDue) {
-          this.lastBeatAt.set(ws, now);
-          const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
-          connection.update({ state: beat.state });
-          connection.send(beat.frames);
-          if (beat.close) {
-            connection.close(beat.close);
-            continue;
-          }
-          due(now + codec.heartbeat.intervalMs);
-        } else {
-          due(beatDue);
-        }
-      }
+      if (decision.nextAt !== null) next = next === null ? decision.nextAt : Math.min(next, decision.nextAt);
     }
     return next;
   }
