@@ -57,11 +57,7 @@ export class Connection {
 
   send(frames: string[]): void {
     if (frames.length === 0) return;
-    try {
-      for (const message of frames.length === 1 ? frames : this.codec.batch(frames)) this.ws.send(message);
-    } catch {
-      // The peer is gone; its close handler cleans up.
-    }
+    this.host.write(this, frames.length === 1 ? frames : this.codec.batch(frames));
   }
 
   /** The frames `event` becomes for this session, keeping whatever the codec tracks about sent events. */
@@ -74,6 +70,7 @@ export class Connection {
 
   /** Closes from the server side: the dialect's parting frames first, then the close with a reason that fits. */
   close(close: Close): void {
+    if (!this.host.startClosing(this.ws)) return;
     this.send(this.codec.closeFrames?.(this.current.state, close, this.context) ?? []);
     try {
       this.ws.close(close.code, closeReason(close.reason));
@@ -106,10 +103,11 @@ export class SessionHost {
   private readonly queues = new WeakMap<WebSocket, Promise<void>>();
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
   private readonly lastBeatAt = new WeakMap<WebSocket, number>();
+  private readonly closing = new WeakSet<WebSocket>();
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly maxFrameBytes: number,
+    private readonly limits: { maxFrameBytes: number; maxBacklogBytes: number },
     private readonly hooks: HostHooks,
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE, KEEPALIVE));
@@ -155,6 +153,13 @@ export class SessionHost {
     return { response, connection };
   }
 
+  /** Marks a socket as closing by the server; false when it already was (its parting frames went out once). */
+  startClosing(ws: WebSocket): boolean {
+    if (this.closing.has(ws)) return false;
+    this.closing.add(ws);
+    return true;
+  }
+
   persist(ws: WebSocket, session: Session): void {
     this.cache.set(ws, session);
     ws.serializeAttachment(session);
@@ -187,7 +192,7 @@ export class SessionHost {
       sessionId: session.sid,
       user: session.user,
       room: session.room,
-      maxFrameBytes: this.maxFrameBytes,
+      maxFrameBytes: this.limits.maxFrameBytes,
       now: () => new Date(),
       roomInfo: (key) => this.hooks.roomInfo(key),
     };
@@ -283,11 +288,29 @@ export class SessionHost {
         messages = frames.length <= 1 ? frames : codec.batch(frames);
         cache.messages.set(selection, messages);
       }
-      try {
-        for (const message of messages) connection.ws.send(message);
-      } catch {
-        // The peer is gone; its close handler cleans up.
-      }
+      this.write(connection, messages);
+    }
+  }
+
+  /**
+   * Writes WebSocket messages to a socket. A client that stops reading makes the runtime queue what is sent to
+   * it; past `maxBacklogBytes` queued the socket is closed (4009) rather than let one slow reader grow the
+   * object's memory for everyone. The client reconnects and resumes with `since`, losing nothing.
+   */
+  write(connection: Connection, messages: string[]): void {
+    const { ws } = connection;
+    try {
+      for (const message of messages) ws.send(message);
+    } catch {
+      // The peer is gone; its close handler cleans up.
+      return;
+    }
+    if (!this.closing.has(ws) && ws.bufferedAmount > this.limits.maxBacklogBytes) {
+      console.warn("socket closed for an outbound backlog", connection.session.dialect, ws.bufferedAmount);
+      connection.close({
+        code: CloseCode.ConnectionClosed,
+        reason: "too far behind: reconnect and resume with since",
+      });
     }
   }
 

@@ -30,7 +30,7 @@ export abstract class SocketObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sockets = new SessionHost(ctx, limitsOf(env).maxFrameBytes, {
+    this.sockets = new SessionHost(ctx, limitsOf(env), {
       execute: (connection, command) => this.onCommand(connection, command),
       roomInfo: (key) => this.roomInfo(key),
     });
