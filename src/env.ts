@@ -22,6 +22,7 @@ export interface Env {
   RATE_PER_SECOND?: string;
   RATE_BURST?: string;
   STOMP_APP_IDS?: string;
+  SOCKET_ORIGINS?: string;
   FCM_BASE_URL?: string;
   FCM_PROJECT_ID?: string;
   FCM_SERVICE_ACCOUNT?: string;

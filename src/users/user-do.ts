@@ -15,8 +15,14 @@ import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
 import type { RoomView } from "../rooms/membership";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
-import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
-import { type Job, SocketObject } from "../sessions/socket-object";
+import {
+  followsRoom,
+  reauthRefusal,
+  type Session,
+  type SocketInit,
+  wantsRoomEvent,
+} from "../sessions/session";
+import { type Job, type KeptSessions, SocketObject } from "../sessions/socket-object";
 import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { UserStore } from "./user-store";
@@ -69,6 +75,10 @@ export class UserDO extends SocketObject {
 
   protected override jobs(): Job[] {
     return [{ name: "push release", run: async (now) => this.releasePushes(now) }];
+  }
+
+  protected override keptSessions(): KeptSessions {
+    return this.store;
   }
 
   protected roomInfo(key: string): RoomBrief | null {
@@ -175,7 +185,7 @@ export class UserDO extends SocketObject {
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
-    this.sockets.fanOut(events, (session, event) => followsRoom(session, event.room));
+    this.sockets.fanOut(events, wantsRoomEvent);
     this.countUnread(room, events);
     const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
     const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
