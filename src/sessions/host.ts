@@ -159,7 +159,8 @@ export class SessionHost {
       connection.update({ state: opened.state });
       connection.send(opened.frames);
       if (opened.close) connection.close(opened.close);
-      else if (restored?.commands.length) this.enqueue(server, () => this.resume(connection, restored.commands));
+      else if (restored?.commands.length)
+        this.enqueue(server, () => this.resume(connection, restored.commands));
     }
     const response = new Response(null, {
       status: 101,

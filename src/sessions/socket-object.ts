@@ -96,7 +96,12 @@ export abstract class SocketObject extends DurableObject<Env> {
     if (!connection) return;
     const { session, codec } = connection;
     if (codec.resume && session.user)
-      this.keptSessions()?.keep(session.sid, session.dialect, session.state, Date.now() + codec.resume.keepMs);
+      this.keptSessions()?.keep(
+        session.sid,
+        session.dialect,
+        session.state,
+        Date.now() + codec.resume.keepMs,
+      );
     await this.onGone(connection);
   }
 

@@ -5,7 +5,7 @@ import type { DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
-import type { Message, Profile, Room, RoomBrief } from "../domain/model";
+import type { Message, Profile, Role, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
 import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
@@ -193,13 +193,21 @@ export class UserDO extends SocketObject {
     for (const connection of others) connection.send(connection.encode(inbox));
   }
 
-  /** The user was added to a room: if online, start following it. */
+  /** The user was added to a room: if online, start following it, and tell the user's sockets. */
   async joinedRoom(room: string): Promise<void> {
     const user = this.store.profile();
     const connections = this.liveConnections();
     if (!user || connections.length === 0) return;
     await this.attach(user, room);
-    const event: UserEvent = { type: "room_added", room, listing: null };
+    // The room as the user's list shows it: named, with the user's role (a room just joined has nothing unread).
+    const access = (await roomStub(this.env, room).access(user.id)) as Outcome<{
+      room: Room;
+      role: Role | null;
+    }>;
+    const listing: RoomListing | null = access.ok
+      ? { ...access.value, unread: 0, mentions: 0, last_message: null, pinned_at: null }
+      : null;
+    const event: UserEvent = { type: "room_added", room, listing };
     for (const connection of connections) connection.send(connection.encode(event));
   }
 
