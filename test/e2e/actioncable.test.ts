@@ -106,6 +106,8 @@ async function confirmed(consumer: RailsConsumer, params: Json): Promise<Channel
 }
 
 const event = (name: string) => (m: Json) => m.event === name;
+/** A raw frame that is a broadcast (pings carry a `message` too, a number). */
+const broadcast = (f: Json): boolean => f.identifier !== undefined && typeof f.message === "object";
 
 /** A raw socket on `/cable`, its JSON frames in a mailbox. */
 function raw(path: string, protocols: string[] = ["actioncable-v1-json", "actioncable-unsupported"]) {
@@ -310,6 +312,146 @@ describe("ActionCable (seed 003) with @rails/actioncable", () => {
   }, 40_000);
 });
 
+/**
+ * Whether the server runs the message lifecycle (edits, deletes, threads, pins, reads, notifications: issue
+ * 12), probed once by deleting a message: the events below need it, and the core serves none of them before it.
+ */
+async function lifecycleServed(): Promise<boolean> {
+  const owner = await member();
+  const key = await groupRoom(owner, []);
+  const wire = raw(`/cable?token=${owner.token}`);
+  const identifier = JSON.stringify({ channel: "Chats::RoomChannel", chat_room_uuid: key });
+  await wire.opened;
+  wire.send({ command: "subscribe", identifier });
+  await wire.inbox.next((f) => f.type === "confirm_subscription");
+  const perform = (data: Json) => wire.send({ command: "message", identifier, data: JSON.stringify(data) });
+  perform({ action: "send_message", body: "probe", creation_uuid: "probe" });
+  const sent = await wire.inbox.next((f) => (f.message as Json | undefined)?.event === "newMessage");
+  perform({ action: "delete_message", id: ((sent.message as Json).data as Json).id });
+  const answer = await wire.inbox.next(broadcast);
+  wire.ws.close();
+  return (answer.message as Json).event === "deletedMessage";
+}
+const LIFECYCLE = await lifecycleServed();
+
+describe.skipIf(!LIFECYCLE)("ActionCable lifecycle events (issue 12)", () => {
+  async function setUp() {
+    const [alice, bob] = [await member(), await member()];
+    const key = await groupRoom(alice, [bob]);
+    const bobCable = rails(`/cable?token=${bob.token}`);
+    const rooms = await confirmed(bobCable, { channel: "ChatRoomChannel", community_member_id: bob.id });
+    const threads = await confirmed(bobCable, {
+      channel: "Chats::CommunityMemberThreadsChannel",
+      community_member_id: bob.id,
+    });
+    const notifications = await confirmed(bobCable, {
+      channel: "NotificationChannel",
+      community_member_id: bob.id,
+    });
+    const bobRoom = await confirmed(bobCable, { channel: "Chats::RoomChannel", chat_room_uuid: key });
+    const aliceCable = rails(`/cable?token=${alice.token}`);
+    const aliceRoom = await confirmed(aliceCable, { channel: "Chats::RoomChannel", chat_room_uuid: key });
+    aliceRoom.sub.perform("send_message", { body: `root for @${bob.id}`, creation_uuid: "root" });
+    const root = (await bobRoom.inbox.next(event("newMessage"))).data as Json;
+    await rooms.inbox.next(event("newMessage"));
+    return { alice, bob, key, rooms, threads, notifications, bobRoom, aliceRoom, root };
+  }
+
+  it("threads: a reply reaches the room and threads channels, not the room list; the root's summary follows", async () => {
+    const { bob, rooms, threads, bobRoom, root } = await setUp();
+    bobRoom.sub.perform("send_message", {
+      body: "a reply",
+      creation_uuid: "reply",
+      parent_message_id: root.id,
+    });
+    const reply = {
+      body: "a reply",
+      parent_message_id: root.id,
+      chat_thread_id: root.id,
+      creation_uuid: "reply",
+      sender: sender(bob),
+    };
+    expect((await bobRoom.inbox.next(event("newMessage"))).data).toMatchObject(reply);
+    expect((await threads.inbox.next(event("newMessage"))).data).toMatchObject(reply);
+    const summary = {
+      id: root.id,
+      chat_thread_id: root.id,
+      replies_count: 1,
+      chat_thread_replies_count: 1,
+      total_thread_participants_count: 2,
+    };
+    expect((await bobRoom.inbox.next(event("updatedMessage"))).data).toMatchObject(summary);
+    expect((await threads.inbox.next(event("updatedMessage"))).data).toMatchObject(summary);
+    expect(rooms.inbox.items.filter(event("newMessage"))).toHaveLength(1);
+
+    threads.sub.perform("mark_thread_read", { chat_thread_id: root.id });
+    expect(await threads.inbox.next(event("chatThreadRead"))).toEqual({
+      event: "chatThreadRead",
+      data: { chat_thread_id: root.id },
+    });
+  });
+
+  it("edits and deletes: updatedMessage, deletedMessage {id, parent_message}", async () => {
+    const { bobRoom, aliceRoom, root } = await setUp();
+    aliceRoom.sub.perform("edit_message", { id: root.id, body: "edited" });
+    expect((await bobRoom.inbox.next(event("updatedMessage"))).data).toMatchObject({
+      id: root.id,
+      body: "edited",
+      edited_at: iso,
+    });
+    aliceRoom.sub.perform("delete_message", { id: root.id });
+    expect(await bobRoom.inbox.next(event("deletedMessage"))).toEqual({
+      event: "deletedMessage",
+      data: { id: root.id, parent_message: null },
+    });
+  });
+
+  it("room reads and pins on the member's room channel", async () => {
+    const { key, rooms } = await setUp();
+    rooms.sub.perform("mark_room_read", { chat_room_uuid: key });
+    expect(await rooms.inbox.next(event("chatRoomRead"))).toEqual({
+      event: "chatRoomRead",
+      data: { chat_room_uuid: key },
+    });
+    rooms.sub.perform("pin_room", { chat_room_uuid: key });
+    const pinned = await rooms.inbox.next(event("chatRoomPinned"));
+    expect(pinned).toEqual({
+      event: "chatRoomPinned",
+      data: { chat_room_id: expect.any(Number), pinned_at: iso },
+    });
+    rooms.sub.perform("unpin_room", { chat_room_uuid: key });
+    expect(await rooms.inbox.next(event("chatRoomUnPinned"))).toEqual({
+      event: "chatRoomUnPinned",
+      data: { chat_room_id: (pinned.data as Json).chat_room_id },
+    });
+  });
+
+  it("notifications: a mention, the count, and reading them all", async () => {
+    const { alice, key, notifications, root } = await setUp();
+    const notification = await notifications.inbox.next(event("newNotification"));
+    expect(notification.data).toEqual({
+      id: expect.anything(),
+      notification_type: "mention",
+      chat_room_uuid: key,
+      chat_room_id: expect.any(Number),
+      message_id: root.id,
+      actor: sender(alice),
+      text: root.body,
+      created_at: iso,
+      read_at: null,
+    });
+    expect(await notifications.inbox.next(event("updateNewNotificationCount"))).toEqual({
+      event: "updateNewNotificationCount",
+      data: { new_notifications_count: 1 },
+    });
+    notifications.sub.perform("mark_notifications_read", {});
+    expect(await notifications.inbox.next(event("resetNewNotificationCount"))).toEqual({
+      event: "resetNewNotificationCount",
+      data: { new_notifications_count: 0 },
+    });
+  });
+});
+
 describe("ActionCable transport", () => {
   it("welcome first, then a ping every 3 s with increasing unix seconds", async () => {
     const bob = await member();
@@ -418,15 +560,13 @@ describe("AnyCable extended protocol with @anycable/core", () => {
       type: "confirm_subscription",
     });
     aliceRoom.sub.perform("send_message", { body: "m4", creation_uuid: "h4" });
-    const live = await wire.inbox.next((f) => f.message !== undefined);
+    const live = await wire.inbox.next(broadcast);
     expect(live).toMatchObject({ identifier, stream_id: key, offset: 4, epoch: expect.any(String) });
     const epoch = live.epoch as string;
 
     wire.send({ command: "history", identifier, history: { streams: { [key]: { offset: 2, epoch } } } });
     const replay = await wire.inbox.until((f) => f.type === "confirm_history");
-    expect(
-      replay.filter((f) => f.message).map((f) => [f.offset, (f.message as { data: Json }).data.body]),
-    ).toEqual([
+    expect(replay.filter(broadcast).map((f) => [f.offset, (f.message as { data: Json }).data.body])).toEqual([
       [3, "m3"],
       [4, "m4"],
     ]);
