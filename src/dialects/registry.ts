@@ -1,3 +1,4 @@
+import { actionCableCodec } from "./actioncable/codec";
 import type { Codec } from "./codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
@@ -12,6 +13,7 @@ export const dialects = {
   native: nativeCodec,
   stomp: stompCodec,
   haraj: harajCodec,
+  actioncable: actionCableCodec,
 } satisfies Record<string, AnyCodec>;
 
 export type DialectName = keyof typeof dialects;
