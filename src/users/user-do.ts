@@ -7,7 +7,7 @@ import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
 import type { Message, Profile, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
-import { type Env, jwtConfigOf } from "../env";
+import { type Env, jwtConfigOf, listVar } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
@@ -15,7 +15,7 @@ import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
 import type { RoomView } from "../rooms/membership";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
-import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
+import { followsRoom, frameUser, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
 import { type Job, SocketObject } from "../sessions/socket-object";
 import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
@@ -303,7 +303,7 @@ export class UserDO extends SocketObject {
   // ---- commands ----
 
   protected async onCommand(connection: Connection, command: Command): Promise<Executed> {
-    if (command.kind === "auth") return { outcome: await this.authenticate(connection, command.token) };
+    if (command.kind === "auth") return { outcome: await this.authenticate(connection, command) };
     const user = connection.session.user;
     if (!user) return { outcome: refuse.unauthenticated() };
     if (isRoomCommand(command) || command.kind === "send_direct")
@@ -358,13 +358,18 @@ export class UserDO extends SocketObject {
     }
   }
 
-  private async authenticate(connection: Connection, token: string): Promise<CommandOutcome> {
-    const identity = await verifyChatToken(jwtConfigOf(this.env), token);
+  private async authenticate(
+    connection: Connection,
+    command: Extract<Command, { kind: "auth" }>,
+  ): Promise<CommandOutcome> {
+    const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
     if (!identity.ok) return identity;
-    const user = identity.value.user;
     const current = connection.session.user;
-    const refusal = reauthRefusal(connection.session, user.id);
+    const refusal = reauthRefusal(connection.session, identity.value.user.id);
     if (refusal) return refuse.badRequest(refusal);
+    const framed = frameUser(command, identity.value.user, listVar(this.env.STOMP_APP_IDS));
+    if (!framed.ok) return framed;
+    const user = framed.value;
     const known = this.store.profile();
     if (known && known.id !== user.id) return refuse.forbidden("this socket belongs to another user");
     const expiresAt = identity.value.expiresAt * 1000;
