@@ -7,7 +7,7 @@ import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
 import type { Message, Profile, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
-import { type Env, jwtConfigOf, listVar } from "../env";
+import { type Env, jwtConfigOf, listVar, pushCollapseWindowMs } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
@@ -195,7 +195,8 @@ export class UserDO extends SocketObject {
 
   /**
    * Messages for this user while no path of theirs was attached to the room: unread counts, and the push
-   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected).
+   * decision (deduplicated per message, collapsed per room when configured, muted rooms and the user's switch
+   * respected).
    */
   async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
     this.countUnread(
@@ -226,7 +227,13 @@ export class UserDO extends SocketObject {
         mentioned: mentions(message, userId),
         message,
       };
-      const decision = decideMessagePush(state, recipient, incoming, Date.now());
+      const decision = decideMessagePush(
+        state,
+        recipient,
+        incoming,
+        Date.now(),
+        pushCollapseWindowMs(this.env),
+      );
       state = decision.state;
       wakeAt = decision.wake_at;
       if (decision.push) jobs.push(messagePushJob(userId, decision.push));
@@ -257,7 +264,12 @@ export class UserDO extends SocketObject {
       online: this.liveConnections().length > 0,
       push_enabled: prefs.push_enabled,
     };
-    const released = releaseHeldPushes(this.store.pushState(), recipient, now);
+    const released = releaseHeldPushes(
+      this.store.pushState(),
+      recipient,
+      now,
+      pushCollapseWindowMs(this.env),
+    );
     await this.enqueuePushes(
       userId,
       released.state,
