@@ -1110,8 +1110,11 @@ describe("events", () => {
     const sameMs = only(stompCodec.encodeEvent(state, messageEvent({ seq: 0 }), context(ALICE))[0]);
     expect(sameMs.headers.get("message-id")).toBe("1679786302123000000");
     expect(seen).not.toContain(sameMs.headers.get("message-id"));
-    // Other events leave the state as it is (the host then does not rewrite the attachment).
+    // Other events, and JOIN/LEAVE of rooms without a chat subscription, leave the state as it is (the host
+    // then does not rewrite the attachment).
     expect(stompCodec.afterEvent?.(state, messageEvent(), context(ALICE))).toBe(state);
+    const elsewhere = { ...occupancy(BOB, "join"), room: "other-room" } as ChatEvent;
+    expect(stompCodec.afterEvent?.(state, elsewhere, context(ALICE))).toBe(state);
   });
 
   it("produces no frames for other events, other rooms, or sessions not yet connected", () => {

@@ -62,7 +62,7 @@ export interface StompState {
   /** How often the client promised heart-beats (its `cx`), in ms; 0 when it sends none. */
   clientBeatMs: number;
   subscriptions: Subscription[];
-  /** JOIN/LEAVE events encoded so far: the counter behind their ids. */
+  /** JOIN/LEAVE messages sent to this session so far: the counter behind their ids. */
   announced: number;
 }
 
@@ -436,7 +436,7 @@ function profileJson(profile: Profile) {
 }
 
 /** The header that carries Parley's own message id (a UUIDv7), next to the numeric Gossip `message-id`. */
-export const PARLEY_ID_HEADER = "parley-message-id";
+const PARLEY_ID_HEADER = "parley-message-id";
 
 function messageFrames(
   state: StompState,
@@ -587,8 +587,11 @@ export const stompCodec: Codec<StompState, StompTag> = {
     return [];
   },
 
+  // Counts the JOIN/LEAVE messages this session received; nothing else changes the state.
   afterEvent: (state, event) =>
-    event.type === "occupancy" && state.phase === "connected"
+    event.type === "occupancy" &&
+    state.phase === "connected" &&
+    state.subscriptions.some((sub) => sub.room === event.room && sub.topic === "chat")
       ? { ...state, announced: state.announced + 1 }
       : state,
 
