@@ -30,6 +30,7 @@ export interface Env {
   FCM_SERVICE_ACCOUNT?: string;
   WEBHOOK_URLS?: string;
   WEBHOOK_SECRET?: string;
+  PUSH_COLLAPSE_WINDOW_SECONDS?: string;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */
@@ -55,6 +56,11 @@ export function limitsOf(env: Env): Limits {
     ratePerSecond: positiveInt(env.RATE_PER_SECOND, 10),
     rateBurst: positiveInt(env.RATE_BURST, 30),
   };
+}
+
+/** How long message pushes of one room collapse into one (ms); 0, the default, pushes every message. */
+export function pushCollapseWindowMs(env: Env): number {
+  return positiveInt(env.PUSH_COLLAPSE_WINDOW_SECONDS, 0) * 1000;
 }
 
 export function jwtConfigOf(env: Env): JwtConfig {

@@ -131,7 +131,10 @@ export interface Codec<State, Tag = unknown> {
   ): Encoded<State>;
   /** The frames one event becomes for this session; none when the session did not ask for it. */
   encodeEvent(state: State, event: ChatEvent, ctx: SessionContext): string[];
-  /** The session's state after `event` was encoded for it, for dialects whose encoding counts or tracks. */
+  /**
+   * The session's state after `event` was encoded for it, for dialects whose encoding counts or tracks. Return
+   * `state` itself when nothing changed: the host then does not rewrite the socket's attachment.
+   */
   afterEvent?(state: State, event: ChatEvent, ctx: SessionContext): State;
   /**
    * True when `encodeEvent` depends on the event alone (not on state or context): a host fanning an event out

@@ -30,5 +30,14 @@ export function directRoomUsers(key: string): [string, string] | null {
   return m?.[1] && m[2] ? [m[1], m[2]] : null;
 }
 
-/** A room key a client may choose: not in the reserved `dm:` space, and not all digits (those are numeric ids). */
-export const ROOM_KEY_PATTERN = /^(?!dm:)(?!\d+$)[A-Za-z0-9_.:-]{1,128}$/;
+/** A room key a client may choose: anything outside the reserved `dm:` space, all digits included (channel keys). */
+export const ROOM_KEY_PATTERN = /^(?!dm:)[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * The room number an all-digit key claims: a key written as a room number would be (no leading zero, at most
+ * 15 digits, the numbers URLs accept) makes its room that number, so `/v1/rooms/{digits}` names one room
+ * whether read as a key or as a number. Other keys get the next free number.
+ */
+export function roomNumberOfKey(key: string): number | null {
+  return /^[1-9]\d{0,14}$/.test(key) ? Number(key) : null;
+}

@@ -5,7 +5,7 @@ import { directRoomKey, directRoomUsers, newRoomKey, ROOM_KEY_PATTERN } from "..
 import type { Message, Role } from "../domain/model";
 import type { Env } from "../env";
 import { roomStub } from "../rooms/stubs";
-import { type RoomListCursor, roomKeyOfNumber, roomsOfUser, setRoomMuted } from "../storage/room-index";
+import { type RoomListCursor, resolveRoomRef, roomsOfUser, setRoomMuted } from "../storage/room-index";
 import { profilesOf } from "../storage/users";
 import { jsonBody, jsonResponse, newApi, withChatToken } from "./api";
 import { errorResponses, refuse, unwrap } from "./errors";
@@ -33,14 +33,13 @@ import {
  * state and decides every permission; these routes validate, resolve the room and translate its outcome.
  */
 
-/** The key of the room a URL names by key or by numeric id; unknown numbers and impossible keys are 404. */
+/**
+ * The key of the room a URL names by key or by numeric id (an all-digit segment is tried as a key first, as on
+ * the socket routes); unknown numbers and impossible keys are 404.
+ */
 async function resolveRoomKey(env: Env, ref: string): Promise<string> {
-  if (/^\d+$/.test(ref)) {
-    const key = Number.isSafeInteger(Number(ref)) ? await roomKeyOfNumber(env.DB, Number(ref)) : null;
-    return key ?? refuse("not_found", `no room ${ref}`);
-  }
-  if (ROOM_KEY_PATTERN.test(ref) || directRoomUsers(ref)) return ref;
-  return refuse("not_found", `no room ${ref}`);
+  const key = ROOM_KEY_PATTERN.test(ref) || directRoomUsers(ref) ? await resolveRoomRef(env.DB, ref) : null;
+  return key ?? refuse("not_found", `no room ${ref}`);
 }
 
 async function roomOf(env: Env, ref: string) {

@@ -183,12 +183,13 @@ export const createRoomBodySchema = z
     kind: z.enum(["group", "live"]).default("group"),
     key: z
       .string()
-      .regex(
-        ROOM_KEY_PATTERN,
-        "key must be 1-128 of A-Z a-z 0-9 _ . : -, not all digits, not starting with dm:",
-      )
+      .regex(ROOM_KEY_PATTERN, "key must be 1-128 of A-Z a-z 0-9 _ . : -, not starting with dm:")
       .optional()
-      .openapi({ description: "Chosen key; generated when absent", example: "team-42" }),
+      .openapi({
+        description:
+          "Chosen key; generated when absent. An all-digit key without a leading zero (at most 15 digits) is also the room's number",
+        example: "team-42",
+      }),
     name: roomTextSchema.nullish(),
     description: descriptionSchema.nullish(),
     metadata: metadataSchema.optional(),

@@ -4,10 +4,12 @@ import type { Message, RoomKind } from "../domain/model";
  * Whether a message becomes a push, decided in the recipient's UserDO. Pure: the UserDO keeps `PushState` in
  * its storage, passes it in with the facts it knows, stores the state that comes back, and schedules an alarm
  * at `wake_at` to release what a collapse window held back.
+ *
+ * Seed 001 pushes every message, so by default (`windowMs` 0) each one is its own push. A deployment may turn
+ * collapsing on (`PUSH_COLLAPSE_WINDOW_SECONDS`): after a push, further messages of the same room are then held
+ * for `windowMs` and counted into one push instead of many.
  */
 
-/** How long after a push further messages of the same room are held back and counted instead of pushed. */
-export const COLLAPSE_WINDOW_MS = 10_000;
 /** How many recent message ids are remembered to drop a message offered twice. */
 export const SEEN_LIMIT = 256;
 
@@ -120,16 +122,17 @@ function liveWindows(windows: Record<string, RoomWindow>, now: number): Record<s
 }
 
 /**
- * Decides one incoming message. The first message of a room pushes at once and opens a window; messages inside
- * the window are held and counted; `releaseHeldPushes` pushes them as one when the window closes. A message
- * arriving after a window closed but before its release carries the held count along.
+ * Decides one incoming message. Without collapsing (`windowMs` 0) a message that passes the checks is pushed at
+ * once. With it, the first message of a room pushes at once and opens a window; messages inside the window are
+ * held and counted; `releaseHeldPushes` pushes them as one when the window closes. A message arriving after a
+ * window closed but before its release carries the held count along.
  */
 export function decideMessagePush(
   state: PushState,
   recipient: Recipient,
   incoming: IncomingMessage,
   now: number,
-  windowMs: number = COLLAPSE_WINDOW_MS,
+  windowMs: number,
 ): MessageDecision {
   const { message } = incoming;
   if (state.seen.includes(message.id)) {
@@ -145,12 +148,17 @@ export function decideMessagePush(
     windows[incoming.room] = { ...open, held: open.held + 1, latest: message };
     return { state: { windows, seen }, push: null, skipped: "collapsed", wake_at: nextWakeAt(windows) };
   }
-  windows[incoming.room] = {
-    room_kind: incoming.room_kind,
-    closes_at: now + windowMs,
-    held: 0,
-    latest: null,
-  };
+  // Windows left from a time collapsing was on still drain; none opens while it is off.
+  if (windowMs > 0) {
+    windows[incoming.room] = {
+      room_kind: incoming.room_kind,
+      closes_at: now + windowMs,
+      held: 0,
+      latest: null,
+    };
+  } else {
+    delete windows[incoming.room];
+  }
   const push: PushIntent = {
     room: incoming.room,
     room_kind: incoming.room_kind,
@@ -162,14 +170,14 @@ export function decideMessagePush(
 
 /**
  * Closes every window that has ended: one push per room for what it held, unless the recipient came online or
- * turned push off meanwhile. A room that released a push opens a fresh window, so a steady stream of messages
- * yields one push per window.
+ * turned push off meanwhile. A room that released a push opens a fresh window (while collapsing is on), so a
+ * steady stream of messages yields one push per window.
  */
 export function releaseHeldPushes(
   state: PushState,
   recipient: Recipient,
   now: number,
-  windowMs: number = COLLAPSE_WINDOW_MS,
+  windowMs: number,
 ): ReleaseDecision {
   const deliver = recipient.push_enabled && !recipient.online;
   const windows: Record<string, RoomWindow> = {};
@@ -179,7 +187,8 @@ export function releaseHeldPushes(
       windows[room] = w;
     } else if (deliver && w.held > 0 && w.latest) {
       pushes.push({ room, room_kind: w.room_kind, count: w.held, message: w.latest });
-      windows[room] = { room_kind: w.room_kind, closes_at: now + windowMs, held: 0, latest: null };
+      if (windowMs > 0)
+        windows[room] = { room_kind: w.room_kind, closes_at: now + windowMs, held: 0, latest: null };
     }
   }
   return { state: { windows, seen: state.seen }, pushes, wake_at: nextWakeAt(windows) };

@@ -82,7 +82,7 @@ export class Membership {
       joined_at: now,
     }));
     const number = await insertRoomRow(core.env.DB, base, members);
-    if (number === null) return refuse.conflict("a room with this key exists");
+    if (number === null) return refuse.conflict("a room with this key (or the number it spells) exists");
     const room: Room = { ...base, number };
     core.transaction(() => {
       core.guard.saveRoom(room);

@@ -7,7 +7,7 @@ import type { Member, Profile, Role, Room, RoomBrief } from "../domain/model";
 import { type Env, jwtConfigOf, type Limits, limitsOf, listVar } from "../env";
 import { errorResponse } from "../http/errors";
 import type { Connection, Executed, SessionHost } from "../sessions/host";
-import { reauthRefusal, type SocketInit } from "../sessions/session";
+import { frameUser, reauthRefusal, type SocketInit } from "../sessions/session";
 import { type Job, SocketObject } from "../sessions/socket-object";
 import { type Handlers, isRoomCommand, messagingHandlers, type RoomCommand } from "./commands";
 import { FLUSH_DELAY_MS, type RoomCore } from "./core";
@@ -273,17 +273,11 @@ export class RoomDO extends SocketObject {
   ): Promise<CommandOutcome> {
     const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
     if (!identity.ok) return identity;
-    const token = identity.value.user;
-    const refusal = reauthRefusal(connection.session, token.id);
+    const refusal = reauthRefusal(connection.session, identity.value.user.id);
     if (refusal) return refuse.badRequest(refusal);
-    const user = token.name === null && command.name ? { ...token, name: command.name } : token;
-    if (command.expectUserId !== undefined && command.expectUserId !== user.id) {
-      return { ok: false, error: { code: "invalid_token", message: "userid does not match the token" } };
-    }
-    const appIds = listVar(this.env.STOMP_APP_IDS);
-    if (command.appId !== undefined && appIds.length > 0 && !appIds.includes(command.appId)) {
-      return { ok: false, error: { code: "invalid_token", message: "unknown appid" } };
-    }
+    const framed = frameUser(command, identity.value.user, listVar(this.env.STOMP_APP_IDS));
+    if (!framed.ok) return framed;
+    const user = framed.value;
     if (!this.core.guard.mayParticipate(user.id)) return refuse.forbidden();
     const expiresAt = identity.value.expiresAt * 1000;
     connection.update({ user, expiresAt, authenticatedBy: "frame" });

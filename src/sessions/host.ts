@@ -64,7 +64,10 @@ export class Connection {
   encode(event: ChatEvent): string[] {
     const codec = this.codec;
     const frames = codec.encodeEvent(this.current.state, event, this.context);
-    if (codec.afterEvent) this.update({ state: codec.afterEvent(this.current.state, event, this.context) });
+    if (!codec.afterEvent) return frames;
+    const state = codec.afterEvent(this.current.state, event, this.context);
+    // Most events change nothing a codec tracks: the attachment is rewritten only when the state changed.
+    if (state !== this.current.state) this.update({ state });
     return frames;
   }
 

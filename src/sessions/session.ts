@@ -1,4 +1,5 @@
-import type { FollowScope } from "../domain/commands";
+import type { Command, FollowScope } from "../domain/commands";
+import { fail, type Outcome } from "../domain/errors";
 import type { RoomEvent } from "../domain/events";
 import type { Profile } from "../domain/model";
 
@@ -66,6 +67,24 @@ export function reauthRefusal(session: Session, userId: string): string | null {
   if (session.authenticatedBy === "frame") return "already authenticated";
   if (session.user && session.user.id !== userId) return "this socket belongs to another user";
   return null;
+}
+
+/**
+ * The user an auth frame authenticates, from its token's user and what the frame adds (STOMP CONNECT's
+ * `userid`, `appid`, `username`): the dialect's name fills in a token without one; a `userid` must be the
+ * token's subject, and an `appid` one of `appIds` when that list is set.
+ */
+export function frameUser(
+  command: Extract<Command, { kind: "auth" }>,
+  token: Profile,
+  appIds: readonly string[],
+): Outcome<Profile> {
+  if (command.expectUserId !== undefined && command.expectUserId !== token.id)
+    return fail("invalid_token", "userid does not match the token");
+  if (command.appId !== undefined && appIds.length > 0 && !appIds.includes(command.appId))
+    return fail("invalid_token", "unknown appid");
+  const user = token.name === null && command.name ? { ...token, name: command.name } : token;
+  return { ok: true, value: user };
 }
 
 /** Whether a room event's room is one the session follows in full. */

@@ -1,3 +1,4 @@
+import { roomNumberOfKey } from "../domain/ids";
 import type { ChangedMessage, RowChange } from "../domain/lifecycle";
 import type { Member, Message, ReactionSummary, Role, Room, ThreadSummary } from "../domain/model";
 
@@ -6,7 +7,10 @@ import type { Member, Message, ReactionSummary, Role, Room, ThreadSummary } from
  * Every write is an idempotent upsert or delete, safe to retry.
  */
 
-/** Inserts the room and its first members in one batch; returns the numeric id, or null if the key is taken. */
+/**
+ * Inserts the room and its first members in one batch; returns the numeric id, or null if the key (or the number
+ * an all-digit key claims, `roomNumberOfKey`) is taken. AUTOINCREMENT never hands out a claimed number later.
+ */
 export async function insertRoomRow(
   db: D1Database,
   room: Omit<Room, "number">,
@@ -14,10 +18,11 @@ export async function insertRoomRow(
 ): Promise<number | null> {
   const insert = db
     .prepare(
-      `INSERT INTO rooms (key, kind, name, description, metadata, private, created_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING id`,
+      `INSERT INTO rooms (id, key, kind, name, description, metadata, private, created_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
     )
     .bind(
+      roomNumberOfKey(room.key),
       room.key,
       room.kind,
       room.name,

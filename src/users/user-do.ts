@@ -7,7 +7,7 @@ import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
 import type { Message, Profile, Role, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
-import { type Env, jwtConfigOf } from "../env";
+import { type Env, jwtConfigOf, listVar, pushCollapseWindowMs } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
@@ -17,6 +17,7 @@ import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
 import {
   followsRoom,
+  frameUser,
   reauthRefusal,
   type Session,
   type SocketInit,
@@ -213,7 +214,8 @@ export class UserDO extends SocketObject {
 
   /**
    * Messages for this user while no path of theirs was attached to the room: unread counts, and the push
-   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected).
+   * decision (deduplicated per message, collapsed per room when configured, muted rooms and the user's switch
+   * respected).
    */
   async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
     this.countUnread(
@@ -244,7 +246,13 @@ export class UserDO extends SocketObject {
         mentioned: mentions(message, userId),
         message,
       };
-      const decision = decideMessagePush(state, recipient, incoming, Date.now());
+      const decision = decideMessagePush(
+        state,
+        recipient,
+        incoming,
+        Date.now(),
+        pushCollapseWindowMs(this.env),
+      );
       state = decision.state;
       wakeAt = decision.wake_at;
       if (decision.push) jobs.push(messagePushJob(userId, decision.push));
@@ -275,7 +283,12 @@ export class UserDO extends SocketObject {
       online: this.liveConnections().length > 0,
       push_enabled: prefs.push_enabled,
     };
-    const released = releaseHeldPushes(this.store.pushState(), recipient, now);
+    const released = releaseHeldPushes(
+      this.store.pushState(),
+      recipient,
+      now,
+      pushCollapseWindowMs(this.env),
+    );
     await this.enqueuePushes(
       userId,
       released.state,
@@ -321,7 +334,7 @@ export class UserDO extends SocketObject {
   // ---- commands ----
 
   protected async onCommand(connection: Connection, command: Command): Promise<Executed> {
-    if (command.kind === "auth") return { outcome: await this.authenticate(connection, command.token) };
+    if (command.kind === "auth") return { outcome: await this.authenticate(connection, command) };
     const user = connection.session.user;
     if (!user) return { outcome: refuse.unauthenticated() };
     if (isRoomCommand(command) || command.kind === "send_direct")
@@ -376,13 +389,18 @@ export class UserDO extends SocketObject {
     }
   }
 
-  private async authenticate(connection: Connection, token: string): Promise<CommandOutcome> {
-    const identity = await verifyChatToken(jwtConfigOf(this.env), token);
+  private async authenticate(
+    connection: Connection,
+    command: Extract<Command, { kind: "auth" }>,
+  ): Promise<CommandOutcome> {
+    const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
     if (!identity.ok) return identity;
-    const user = identity.value.user;
     const current = connection.session.user;
-    const refusal = reauthRefusal(connection.session, user.id);
+    const refusal = reauthRefusal(connection.session, identity.value.user.id);
     if (refusal) return refuse.badRequest(refusal);
+    const framed = frameUser(command, identity.value.user, listVar(this.env.STOMP_APP_IDS));
+    if (!framed.ok) return framed;
+    const user = framed.value;
     const known = this.store.profile();
     if (known && known.id !== user.id) return refuse.forbidden("this socket belongs to another user");
     const expiresAt = identity.value.expiresAt * 1000;

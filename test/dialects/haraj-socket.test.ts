@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { directRoomKey } from "../../src/domain/ids";
 import { profile, roomStub, sleep } from "../helpers/rooms";
@@ -125,5 +125,51 @@ describe("Haraj socket at /chat/ws", () => {
       body: "{}",
     });
     expect(denied.status).toBe(401);
+  });
+});
+
+describe("Haraj pushes to an offline peer", () => {
+  /** The FCM sends the push fake behind the Worker's own configuration received for one device. */
+  async function fcmSendsTo(deviceToken: string): Promise<{ data: Record<string, string> }[]> {
+    const requests = (await (await fetch(`${env.LIVE_PUSH_FAKE}/__requests`)).json()) as {
+      route: string;
+      body: string;
+    }[];
+    return requests
+      .filter((r) => r.route === "fcm")
+      .map(
+        (r) =>
+          JSON.parse(r.body) as { message: { token: string; android: { data: Record<string, string> } } },
+      )
+      .filter((b) => b.message.token === deviceToken)
+      .map((b) => ({ data: b.message.android.data }));
+  }
+
+  it("sends one push per message, as seed 001 does: a burst is not collapsed by default", async () => {
+    await directRoom("61", "62");
+    const now = new Date().toISOString();
+    await env.DB.prepare(
+      "INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES ('p62', '62', 'android', ?, ?)",
+    )
+      .bind(now, now)
+      .run();
+    const sender = await harajClient("61");
+    for (const text of ["one", "two", "three"]) {
+      sender.send({ send: { id: `send ${text}`, topic_id: "p2p61_62", text } });
+      expect(await sender.next(reply(`send ${text}`))).toMatchObject({ status: 200 });
+    }
+    let sends = await fcmSendsTo("p62");
+    for (let waited = 0; sends.length < 3 && waited < 8000; waited += 100) {
+      await sleep(100);
+      sends = await fcmSendsTo("p62");
+    }
+    // FCM v1 data values are strings: `xdata` and `xto` travel JSON-encoded.
+    const packets = sends.map(
+      (s) => JSON.parse(s.data.xdata ?? "null") as { content: { payload: { text: string } } },
+    );
+    expect(packets.map((p) => p.content.payload.text)).toEqual(["one", "two", "three"]);
+    expect(sends.map((s) => s.data.xto)).toEqual(["[62]", "[62]", "[62]"]);
+    await sleep(500);
+    expect(await fcmSendsTo("p62")).toHaveLength(3);
   });
 });

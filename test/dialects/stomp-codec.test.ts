@@ -971,7 +971,9 @@ describe("events", () => {
     expect([...frame.headers]).toEqual([
       ["destination", `/topic/chat/${ROOM}`],
       ["subscription", "sub-chat"],
-      ["message-id", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"],
+      // created_at 2023-03-25T23:18:22.123Z in ms, then seq 7 in six digits: a long, as the seed shows it.
+      ["message-id", "1679786302123000007"],
+      ["parley-message-id", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"],
       ["content-type", "application/json"],
       ["content-length", String(new TextEncoder().encode(frame.body).length)],
     ]);
@@ -979,7 +981,7 @@ describe("events", () => {
       channel_key: ROOM,
       user: { id: "bob", username: null, avatar: null },
       message_type: "MESSAGE",
-      message_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+      message_id: "1679786302123000007",
       message: "hi all",
       custom_type: "MSG",
       data: { x: 1 },
@@ -1023,10 +1025,24 @@ describe("events", () => {
     });
   });
 
-  it("gives the sender its own copy of a DM on its DM topic", () => {
+  it("does not send a DM back to its sender: the DM is only for its receiver, the RECEIPT confirms it", () => {
     const dm = messageEvent({ to: "alice", sender: BOB });
-    const frames = stompCodec.encodeEvent(chatAndDm(BOB), dm, context(BOB));
-    expect(only(frames[0]).headers.get("destination")).toBe(`/topic/dm/${ROOM}/user/bob`);
+    expect(stompCodec.encodeEvent(chatAndDm(BOB), dm, context(BOB))).toEqual([]);
+  });
+
+  it("gives a message the same numeric id on every socket, on a duplicate resend and after a resume", () => {
+    const ids = (state: StompState, ctx: SessionContext, event: ChatEvent) =>
+      stompCodec.encodeEvent(state, event, ctx).map((f) => only(f).headers.get("message-id"));
+    const event = messageEvent();
+    const atAlice = ids(chatAndDm(ALICE), context(ALICE), event);
+    const atCarol = ids(chatAndDm(CAROL), context(CAROL), event);
+    expect(atAlice).toEqual(["1679786302123000007"]);
+    expect(atCarol).toEqual(atAlice);
+    // A later session (a resume, a resend answered with the stored message) derives the same id.
+    const later = stompCodec.afterEvent?.(chatAndDm(ALICE), event, context(ALICE)) as StompState;
+    expect(ids(later, context(ALICE), event)).toEqual(atAlice);
+    const next = messageEvent({ seq: 8, id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c" });
+    expect(ids(chatAndDm(ALICE), context(ALICE), next)).toEqual(["1679786302123000008"]);
   });
 
   it("never shows a DM to a third user, nor on a chat-only subscription", () => {
@@ -1050,8 +1066,10 @@ describe("events", () => {
       const frames = stompCodec.encodeEvent(chatAndDm(), event, context(ALICE));
       const frame = only(frames[0]);
       expect(frame.headers.get("subscription")).toBe("sub-chat");
-      const messageId = `occupancy:${what}:carol:1679786302000`;
+      // The event's time in ms, then 500000 plus the session's JOIN/LEAVE count (none before this one).
+      const messageId = "1679786302000500000";
       expect(frame.headers.get("message-id")).toBe(messageId);
+      expect(frame.headers.has("parley-message-id")).toBe(false);
       expect(JSON.parse(frame.body)).toEqual({
         channel_key: ROOM,
         user: { id: "carol", username: "Carol", avatar: null },
@@ -1065,6 +1083,38 @@ describe("events", () => {
         participant_count: 12,
       });
     }
+  });
+
+  it("numbers JOIN and LEAVE per session, so two in the same millisecond differ, and never like a message", () => {
+    const at = "2023-03-25T23:18:22.123Z";
+    const occupancy = (user: Profile, what: "join" | "leave"): ChatEvent => ({
+      type: "occupancy",
+      room: ROOM,
+      what,
+      user,
+      participant_count: 1,
+      total_user_count: 2,
+      at,
+    });
+    let state = chatAndDm();
+    const seen: string[] = [];
+    for (const event of [occupancy(BOB, "join"), occupancy(CAROL, "join"), occupancy(BOB, "leave")]) {
+      seen.push(
+        only(stompCodec.encodeEvent(state, event, context(ALICE))[0]).headers.get("message-id") ?? "",
+      );
+      state = stompCodec.afterEvent?.(state, event, context(ALICE)) as StompState;
+    }
+    expect(seen).toEqual(["1679786302123500000", "1679786302123500001", "1679786302123500002"]);
+    expect(state.announced).toBe(3);
+    // A message of the same millisecond takes a suffix below 500000.
+    const sameMs = only(stompCodec.encodeEvent(state, messageEvent({ seq: 0 }), context(ALICE))[0]);
+    expect(sameMs.headers.get("message-id")).toBe("1679786302123000000");
+    expect(seen).not.toContain(sameMs.headers.get("message-id"));
+    // Other events, and JOIN/LEAVE of rooms without a chat subscription, leave the state as it is (the host
+    // then does not rewrite the attachment).
+    expect(stompCodec.afterEvent?.(state, messageEvent(), context(ALICE))).toBe(state);
+    const elsewhere = { ...occupancy(BOB, "join"), room: "other-room" } as ChatEvent;
+    expect(stompCodec.afterEvent?.(state, elsewhere, context(ALICE))).toBe(state);
   });
 
   it("produces no frames for other events, other rooms, or sessions not yet connected", () => {

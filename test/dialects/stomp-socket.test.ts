@@ -7,7 +7,7 @@ import { tokenFor } from "../helpers/tokens";
 /**
  * The room-scoped STOMP socket (`GET /v1/rooms/{channelKey}/stomp`) inside workerd, driven with raw frames:
  * subprotocols, the wire grammar across WebSocket messages, and every refusal (ERROR, then close), after which
- * the room keeps serving its other sockets.
+ * the room keeps serving its other sockets. Then the user-scoped one (`GET /v1/stomp`), and all-digit keys.
  */
 
 const OFFERED = ["v12.stomp", "v11.stomp", "v10.stomp"];
@@ -61,12 +61,17 @@ interface StompSocket {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-async function openStomp(room: string, protocols: string[] = OFFERED): Promise<StompSocket> {
+/** The room socket of `room`, or the user socket when `room` is null; `token` goes on the upgrade. */
+async function openStomp(
+  room: string | null,
+  protocols: string[] = OFFERED,
+  token?: string,
+): Promise<StompSocket> {
   const headers: Record<string, string> = { Upgrade: "websocket" };
   if (protocols.length > 0) headers["Sec-WebSocket-Protocol"] = protocols.join(", ");
-  const response = await SELF.fetch(`https://parley.test/v1/rooms/${encodeURIComponent(room)}/stomp`, {
-    headers,
-  });
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const path = room === null ? "/v1/stomp" : `/v1/rooms/${encodeURIComponent(room)}/stomp`;
+  const response = await SELF.fetch(`https://parley.test${path}`, { headers });
   const ws = response.webSocket;
   if (!ws) throw new Error(`no WebSocket: ${response.status} ${await response.text()}`);
   ws.accept();
@@ -428,5 +433,178 @@ describe("the room-scoped STOMP socket", () => {
       await stillServes(observer, room, "observer", "still here");
       expect(closed).toBe(false);
     });
+  });
+});
+
+/** A STOMP user socket (`/v1/stomp`) that authenticated in its CONNECT frame, through the first-frame gate. */
+async function userSocket(userId: string, extra: Record<string, string> = {}): Promise<StompSocket> {
+  const socket = await openStomp(null);
+  socket.send(connectFrame(await tokenFor(userId, { name: `Name ${userId}` }), { userid: userId, ...extra }));
+  await socket.next(is("CONNECTED"));
+  return socket;
+}
+
+async function subscribe(socket: StompSocket, id: string, destination: string): Promise<void> {
+  socket.send(frame("SUBSCRIBE", { id, destination, receipt: `r-${id}` }));
+  const receipt = await socket.next((f) => is("RECEIPT")(f) || is("ERROR")(f));
+  expect(receipt.headers["receipt-id"]).toBe(`r-${id}`);
+  expect(receipt.command).toBe("RECEIPT");
+}
+
+const sendTo = (room: string, user: string, text: string, receipt: string, receiver?: string) =>
+  frame(
+    "SEND",
+    {
+      destination: receiver ? "/app/dm" : "/app/chat",
+      "content-type": "application/json",
+      receipt,
+      ...(receiver ? { receiver } : {}),
+    },
+    chat(room, user, text, receiver ? { message_type: "DM" } : {}),
+  );
+
+const occupancyOf = (type: "JOIN" | "LEAVE", userId: string) => (f: Frame) =>
+  f.command === "MESSAGE" &&
+  bodyOf(f).message_type === type &&
+  (bodyOf(f).user as { id: string }).id === userId;
+
+describe("the user-scoped STOMP socket", () => {
+  it("serves every room of its user on one socket: destinations and channel keys name the room", async () => {
+    await makeRoom("us-live", "us-owner", [], "live");
+    await makeRoom("us-group", "us-owner", ["us-user"]);
+    const observer = await subscribed("us-live", "us-observer");
+    const socket = await userSocket("us-user");
+    await subscribe(socket, "live", "/topic/chat/us-live");
+    await subscribe(socket, "group", "/topic/chat/us-group");
+    await observer.next(occupancyOf("JOIN", "us-user"));
+
+    socket.send(sendTo("us-live", "us-user", "to the live room", "r-1"));
+    socket.send(sendTo("us-group", "us-user", "to the group", "r-2"));
+    const inLive = await socket.next(withText("to the live room"));
+    const inGroup = await socket.next(withText("to the group"));
+    expect(inLive.headers).toMatchObject({ destination: "/topic/chat/us-live", subscription: "live" });
+    expect(inGroup.headers).toMatchObject({ destination: "/topic/chat/us-group", subscription: "group" });
+    expect(bodyOf(inGroup)).toMatchObject({ channel_key: "us-group", user: { id: "us-user" } });
+    expect(inLive.headers["message-id"]).toMatch(/^\d{19}$/);
+    // The room socket of the same room sees the same message under the same ids.
+    const seen = await observer.next(withText("to the live room"));
+    expect(seen.headers["message-id"]).toBe(inLive.headers["message-id"]);
+    expect(seen.headers["parley-message-id"]).toBe(inLive.headers["parley-message-id"]);
+    expect(socket.frames.filter(is("RECEIPT")).map((f) => f.headers["receipt-id"])).toEqual(
+      expect.arrayContaining(["r-1", "r-2"]),
+    );
+
+    socket.send(frame("DISCONNECT", { receipt: "bye" }));
+    await socket.closed;
+    await observer.next(occupancyOf("LEAVE", "us-user"));
+  });
+
+  it("refuses a room the user may not take part in, and another user's DM topic, with ERROR", async () => {
+    await makeRoom("us-private", "us-owner", ["us-member"]);
+    const outsider = await userSocket("us-outsider");
+    outsider.send(frame("SUBSCRIBE", { id: "s", destination: "/topic/chat/us-private", receipt: "r" }));
+    const refused = await expectRefusal(outsider, CloseCode.UnauthorizedAction, "forbidden", /\S/);
+    expect(refused.headers["receipt-id"]).toBe("r");
+
+    await makeRoom("us-dm-room", "us-owner", [], "live");
+    const peeker = await userSocket("us-peeker");
+    peeker.send(frame("SUBSCRIBE", { id: "s", destination: "/topic/dm/us-dm-room/user/us-owner" }));
+    await expectRefusal(peeker, CloseCode.UnauthorizedAction, "forbidden", /cannot subscribe/);
+  });
+
+  it("checks CONNECT's userid against the token, as the room socket does", async () => {
+    const socket = await openStomp(null);
+    socket.send(connectFrame(await tokenFor("us-real"), { userid: "us-claimed" }));
+    await expectRefusal(socket, CloseCode.InvalidToken, "invalid_token", /userid does not match/);
+  });
+
+  it("delivers a DM to its receiver only: the sender gets its RECEIPT and no copy", async () => {
+    await makeRoom("us-whisper", "us-owner", [], "live");
+    const bob = await connected("us-whisper", "us-bob");
+    await subscribe(bob, "dm", "/topic/dm/us-whisper/user/us-bob");
+    const alice = await userSocket("us-alice");
+    await subscribe(alice, "dm", "/topic/dm/us-whisper/user/us-alice");
+    await subscribe(alice, "chat", "/topic/chat/us-whisper");
+
+    alice.send(sendTo("us-whisper", "us-alice", "psst", "r-dm", "us-bob"));
+    const atBob = await bob.next(withText("psst"));
+    expect(atBob.headers.destination).toBe("/topic/dm/us-whisper/user/us-bob");
+    expect(bodyOf(atBob)).toMatchObject({ message_type: "DM", user: { id: "us-alice" } });
+    await alice.next((f) => is("RECEIPT")(f) && f.headers["receipt-id"] === "r-dm");
+    // A chat message sent afterwards arrives; the DM never did.
+    alice.send(sendTo("us-whisper", "us-alice", "after the dm", "r-after"));
+    await alice.next(withText("after the dm"));
+    expect(alice.frames.some(withText("psst"))).toBe(false);
+  });
+});
+
+describe("a token on the upgrade and a CONNECT for the same user", () => {
+  for (const scope of ["room", "user"] as const) {
+    it(`is accepted on the ${scope} socket, and a CONNECT naming another user is refused`, async () => {
+      const room = `tt-${scope}`;
+      await makeRoom(room, "tt-owner", [], "live");
+      const token = await tokenFor(`tt-${scope}-user`);
+      const socket = await openStomp(scope === "room" ? room : null, OFFERED, token);
+      socket.send(connectFrame(token, { userid: `tt-${scope}-user` }));
+      expect((await socket.next(is("CONNECTED"))).headers["user-name"]).toBe(`tt-${scope}-user`);
+      await subscribe(socket, "chat", `/topic/chat/${room}`);
+      socket.send(sendTo(room, `tt-${scope}-user`, "twice is fine", "r"));
+      await socket.next(withText("twice is fine"));
+
+      const other = await openStomp(scope === "room" ? room : null, OFFERED, token);
+      other.send(connectFrame(await tokenFor("tt-someone-else")));
+      await expectRefusal(other, CloseCode.BadMessageStructure, "bad_request", /another user/);
+    });
+  }
+});
+
+describe("all-digit channel keys", () => {
+  const api = async (method: string, path: string, userId: string, body?: unknown) => {
+    const response = await SELF.fetch(`https://parley.test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await tokenFor(userId)}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const roomOf = (answer: { body: Record<string, unknown> }) =>
+    (answer.body.room ?? answer.body) as { key: string; number: number };
+
+  it("are created, claim the number they spell, and leave numeric addressing of other rooms intact", async () => {
+    const named = await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: "dk-named" });
+    expect(named.status).toBe(201);
+    const namedNumber = roomOf(named).number;
+
+    const numeric = await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: "424242" });
+    expect(numeric.status).toBe(201);
+    expect(roomOf(numeric)).toMatchObject({ key: "424242", number: 424242 });
+    expect(roomOf(await api("GET", "/v1/rooms/424242", "dk-owner"))).toMatchObject({ key: "424242" });
+    expect(roomOf(await api("GET", `/v1/rooms/${namedNumber}`, "dk-owner"))).toMatchObject({
+      key: "dk-named",
+    });
+
+    // The number of an existing room cannot be taken as a key, and later rooms never get a claimed number.
+    const taken = await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: String(namedNumber) });
+    expect(taken.status).toBe(409);
+    const later = await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: "dk-later" });
+    expect(roomOf(later).number).toBeGreaterThan(424242);
+
+    // A key with a leading zero is not a number's spelling: it gets an ordinary number, and its URL is its key.
+    const padded = await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: "0042" });
+    expect(padded.status).toBe(201);
+    expect(roomOf(padded).number).not.toBe(42);
+    expect(roomOf(await api("GET", "/v1/rooms/0042", "dk-owner"))).toMatchObject({ key: "0042" });
+  });
+
+  it("work on both STOMP sockets", async () => {
+    expect((await api("POST", "/v1/rooms", "dk-owner", { kind: "live", key: "515151" })).status).toBe(201);
+    const onRoom = await subscribed("515151", "dk-viewer");
+    const onUser = await userSocket("dk-user");
+    await subscribe(onUser, "chat", "/topic/chat/515151");
+    onUser.send(sendTo("515151", "dk-user", "digits", "r"));
+    const seen = await onRoom.next(withText("digits"));
+    expect(seen.headers.destination).toBe("/topic/chat/515151");
+    expect(bodyOf(seen).channel_key).toBe("515151");
+    await onUser.next(withText("digits"));
   });
 });

@@ -23,6 +23,8 @@ export async function gossipUser(id: string, avatar: string | null = null): Prom
 export const chatTopic = (room: string) => `/topic/chat/${room}`;
 export const dmTopic = (room: string, userId: string) => `/topic/dm/${room}/user/${userId}`;
 export const stompUrl = (room: string) => wsUrl(`/v1/rooms/${encodeURIComponent(room)}/stomp`);
+/** The user-scoped endpoint: one socket for every room of its user. */
+export const userStompUrl = () => wsUrl("/v1/stomp");
 
 /** The Message Model as the seed sends it. */
 export interface SentMessage {

@@ -10,6 +10,8 @@ import {
   type GossipUser,
   gossipUser,
   ofMessageType,
+  stompUrl,
+  userStompUrl,
 } from "./gossip";
 import { type Json, nativeRoomSocket, ofType, type Wire } from "./wire";
 
@@ -52,6 +54,8 @@ async function users<const Names extends readonly string[]>(
 const subprotocolOf = (gossip: GossipClient) => (gossip.client.webSocket as WebSocket | undefined)?.protocol;
 
 const UNIX_SECONDS = /^\d{10}$/;
+/** The seed's `message_id` shape: 19 digits, a long (see docs/dialects/stomp.md). */
+const NUMERIC_ID = /^\d{19}$/;
 
 describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
   it("connects any authenticated user to a public live room, with the URL the token API returns", async () => {
@@ -169,7 +173,7 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
       // The profile comes from the token, not from the body.
       user: { id: viewer.id, username: viewer.username, avatar: null },
       message_type: "MESSAGE",
-      message_id: expect.stringMatching(/\S/),
+      message_id: expect.stringMatching(NUMERIC_ID),
       message: "this is test message",
       custom_type: "MSG",
       data: "",
@@ -194,7 +198,7 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
     });
   });
 
-  it("keeps DMs private: only the receiver and the sender see one, and nobody subscribes to another's DM topic", async () => {
+  it("keeps DMs private: only the receiver sees one, and nobody subscribes to another's DM topic", async () => {
     const [owner, alice, bob, carol] = await users("owner", "alice", "bob", "carol");
     const room = await liveRoom(owner);
     const [a, b, c] = await Promise.all([connect(room, alice), connect(room, bob), connect(room, carol)]);
@@ -212,13 +216,14 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
       message_type: "DM",
       message: "psst bob",
     });
-    expect((await aDm.next(byText("psst bob"))).headers.destination).toBe(dmTopic(room, alice.id));
 
-    // A room message sent after the DM reaches carol after it would have: she never got the DM.
+    // A room message sent after the DM reaches carol after it would have: she never got the DM. Nor did its
+    // sender: a DM is "only for me" (seed 000), the RECEIPT was alice's confirmation.
     await a.send(a.message("after the dm"));
     const carolSaw = await cChat.until(byText("after the dm"));
     expect(carolSaw.some(byText("psst bob"))).toBe(false);
     expect(cDm.items.some(byText("psst bob"))).toBe(false);
+    expect(aDm.items.some(byText("psst bob"))).toBe(false);
 
     c.client.subscribe(dmTopic(room, bob.id), () => undefined);
     const error = await c.errors.next();
@@ -237,7 +242,7 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
       channel_key: room,
       user: { id: owner.id, username: owner.username, avatar: null },
       message_type: "JOIN",
-      message_id: expect.stringMatching(/\S/),
+      message_id: expect.stringMatching(NUMERIC_ID),
       message: "",
       custom_type: null,
       data: null,
@@ -411,7 +416,9 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
 
     const seqs = nativeSeen.map((m) => m.seq as number);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-    expect(stompSeen.map((d) => d.body.message_id)).toEqual(nativeSeen.map((m) => m.id));
+    // The Gossip id is numeric; Parley's own id travels in its header.
+    expect(stompSeen.map((d) => d.headers["parley-message-id"])).toEqual(nativeSeen.map((m) => m.id));
+    expect(stompSeen.every((d) => NUMERIC_ID.test(String(d.body.message_id)))).toBe(true);
     expect(stompSeen.map((d) => d.body.message)).toEqual(nativeSeen.map((m) => m.text));
     expect(new Set(stompSeen.map((d) => d.body.message))).toEqual(
       new Set(texts.map((t, i) => `${i % 2 === 0 ? "stomp" : "native"} ${t}`)),
@@ -421,5 +428,92 @@ describe("STOMP (seed 000) with @stomp/stompjs against wrangler dev", () => {
     expect(fromStomp).toMatchObject({ sender: { id: viewer.id, name: viewer.username }, type: "text" });
     const fromNative = stompSeen.find(byText("native two"));
     expect(fromNative?.body.user).toEqual({ id: owner.id, username: owner.username, avatar: null });
+  });
+
+  it("serves every room of its user on one socket at /v1/stomp, an all-digit channel key included", async () => {
+    const [owner, viewer] = await users("owner", "viewer");
+    const lettered = await liveRoom(owner);
+    // Gossip channel keys may be all digits: such a key is its room's number too (docs/http-api.md).
+    const digits = String(700_000 + Math.floor(Math.random() * 99_999));
+    const numbered = await liveRoom(owner, { key: digits });
+    expect(numbered).toBe(digits);
+    const byNumber = await api<{ room: { key: string; number: number } }>(
+      "GET",
+      `/v1/rooms/${digits}`,
+      owner.token,
+    );
+    expect(byNumber.body.room).toMatchObject({ key: digits, number: Number(digits) });
+    const other = await api<{ room: { number: number } }>("GET", `/v1/rooms/${lettered}`, owner.token);
+    const otherByNumber = await api<{ room: { key: string } }>(
+      "GET",
+      `/v1/rooms/${other.body.room.number}`,
+      owner.token,
+    );
+    expect(otherByNumber.body.room.key).toBe(lettered);
+
+    const hostLettered = await connect(lettered, owner);
+    const hostNumbered = await connect(numbered, owner);
+    const letteredInbox = await hostLettered.subscribe(chatTopic(lettered));
+    const numberedInbox = await hostNumbered.subscribe(chatTopic(numbered));
+
+    const gossip = await GossipClient.connect({ room: lettered, user: viewer, brokerURL: userStompUrl() });
+    open.push(gossip);
+    expect(gossip.connects.items[0]?.headers["user-name"]).toBe(viewer.id);
+    const mineLettered = await gossip.subscribe(chatTopic(lettered));
+    const mineNumbered = await gossip.subscribe(chatTopic(numbered));
+    expect((await letteredInbox.next(ofMessageType("JOIN"))).body.user).toMatchObject({ id: owner.id });
+    await letteredInbox.next(
+      (d) => ofMessageType("JOIN")(d) && (d.body.user as { id: string }).id === viewer.id,
+    );
+
+    await gossip.send(gossip.message("to the lettered room"));
+    await gossip.send(gossip.message("to the numbered room", { channel_key: numbered }));
+    const atHost = await numberedInbox.next(byText("to the numbered room"));
+    expect(atHost.headers.destination).toBe(chatTopic(numbered));
+    expect(atHost.body).toMatchObject({ channel_key: numbered, user: { id: viewer.id } });
+    await letteredInbox.next(byText("to the lettered room"));
+    expect((await mineNumbered.next(byText("to the numbered room"))).body.message_id).toBe(
+      atHost.body.message_id,
+    );
+    await mineLettered.next(byText("to the lettered room"));
+    expect(letteredInbox.items.some(byText("to the numbered room"))).toBe(false);
+
+    // The room-scoped endpoint serves the all-digit key too.
+    const direct = await GossipClient.connect({
+      room: numbered,
+      user: viewer,
+      brokerURL: stompUrl(numbered),
+    });
+    open.push(direct);
+    const directInbox = await direct.subscribe(chatTopic(numbered));
+    await direct.send(direct.message("on the room socket"));
+    await directInbox.next(byText("on the room socket"));
+    await numberedInbox.next(byText("on the room socket"));
+  });
+
+  it("refuses another user's DM topic on the user socket with ERROR, then 4012", async () => {
+    const [owner, viewer] = await users("owner", "viewer");
+    const room = await liveRoom(owner);
+    const gossip = await GossipClient.connect({ room, user: viewer, brokerURL: userStompUrl() });
+    open.push(gossip);
+    gossip.client.subscribe(dmTopic(room, owner.id), () => undefined);
+    const error = await gossip.errors.next();
+    expect(error.headers.message).toMatch(/cannot subscribe/);
+    expect(error.body).toBe("forbidden");
+    expect((await gossip.closes.next()).code).toBe(4012);
+  });
+
+  it("accepts a token on the upgrade and the same user's CONNECT token, on both endpoints", async () => {
+    const [owner, viewer] = await users("owner", "viewer");
+    const room = await liveRoom(owner);
+    for (const url of [stompUrl(room), userStompUrl()]) {
+      const brokerURL = `${url}?token=${encodeURIComponent(viewer.token)}`;
+      const gossip = await GossipClient.connect({ room, user: viewer, brokerURL });
+      open.push(gossip);
+      expect(gossip.connects.items[0]?.headers["user-name"]).toBe(viewer.id);
+      const inbox = await gossip.subscribe(chatTopic(room));
+      await gossip.send(gossip.message(`twice via ${url}`));
+      await inbox.next(byText(`twice via ${url}`));
+    }
   });
 });

@@ -88,7 +88,6 @@ describe("POST /v1/rooms", () => {
       { kind: "direct" },
       { kind: "channel" },
       { key: "dm:a:b" },
-      { key: "12345" },
       { key: "has space" },
       { key: "x".repeat(129) },
       { name: 5 },

@@ -18,6 +18,7 @@ import {
   scanFrames,
   utf8Length,
 } from "./frame";
+import { stompEphemeralId, stompMessageId } from "./ids";
 
 /** The WebSocket subprotocols stompjs offers, best first. */
 const SUBPROTOCOLS = ["v12.stomp", "v11.stomp", "v10.stomp"] as const;
@@ -61,6 +62,8 @@ export interface StompState {
   /** How often the client promised heart-beats (its `cx`), in ms; 0 when it sends none. */
   clientBeatMs: number;
   subscriptions: Subscription[];
+  /** JOIN/LEAVE messages sent to this session so far: the counter behind their ids. */
+  announced: number;
 }
 
 /** What the answer to a decoded command needs to know about the frame that asked. */
@@ -432,15 +435,19 @@ function profileJson(profile: Profile) {
   return { id: profile.id, username: profile.name, avatar: profile.avatar };
 }
 
+/** The header that carries Parley's own message id (a UUIDv7), next to the numeric Gossip `message-id`. */
+const PARLEY_ID_HEADER = "parley-message-id";
+
 function messageFrames(
   state: StompState,
   room: string,
   topic: Topic,
-  messageId: string,
+  ids: { gossip: string; parley: string | null },
   body: Record<string, unknown>,
   userId: string,
 ): string[] {
   const text = JSON.stringify(body);
+  const parleyHeader: [string, string][] = ids.parley === null ? [] : [[PARLEY_ID_HEADER, ids.parley]];
   return state.subscriptions
     .filter((sub) => sub.room === room && sub.topic === topic)
     .map((sub) =>
@@ -450,7 +457,8 @@ function messageFrames(
           headers: [
             ["destination", destinationOf(sub, userId)],
             ["subscription", sub.id],
-            ["message-id", messageId],
+            ["message-id", ids.gossip],
+            ...parleyHeader,
             ["content-type", "application/json"],
           ],
           body: text,
@@ -462,7 +470,11 @@ function messageFrames(
 
 export const stompCodec: Codec<StompState, StompTag> = {
   name: "stomp",
-  endpoints: [{ path: "/v1/rooms/:room/stomp", scope: "room" }],
+  // One room per socket, named by the URL; or every room of the user, named by each destination.
+  endpoints: [
+    { path: "/v1/rooms/:room/stomp", scope: "room" },
+    { path: "/v1/stomp", scope: "user" },
+  ],
   auth: "first_frame",
   chooseSubprotocol: chooseStompSubprotocol,
 
@@ -474,6 +486,7 @@ export const stompCodec: Codec<StompState, StompTag> = {
     sent: 0,
     clientBeatMs: 0,
     subscriptions: [],
+    announced: 0,
   }),
 
   decode(state, data, ctx) {
@@ -538,22 +551,25 @@ export const stompCodec: Codec<StompState, StompTag> = {
     const user = ctx.user;
     if (state.phase !== "connected" || user === null) return [];
     if (event.type === "message") {
-      if (!eventVisibleTo(event, user.id)) return [];
       const m = event.message;
+      // A DM is "only for me" (seed 000): its receiver's; the sender's RECEIPT is its confirmation.
+      if (!eventVisibleTo(event, user.id) || (m.to !== null && m.to !== user.id)) return [];
+      const messageId = stompMessageId(m.created_at, m.seq);
       const body = {
         channel_key: event.room,
         user: profileJson(m.sender),
         message_type: m.type === "command" ? "COMMAND" : m.to === null ? "MESSAGE" : "DM",
-        message_id: m.id,
+        message_id: messageId,
         message: m.text,
         custom_type: m.custom_type,
         data: m.data ?? null,
         created_at: unixSeconds(m.created_at),
       };
-      return messageFrames(state, event.room, m.to === null ? "chat" : "dm", m.id, body, user.id);
+      const ids = { gossip: messageId, parley: m.id };
+      return messageFrames(state, event.room, m.to === null ? "chat" : "dm", ids, body, user.id);
     }
     if (event.type === "occupancy") {
-      const messageId = `occupancy:${event.what}:${event.user.id}:${Date.parse(event.at)}`;
+      const messageId = stompEphemeralId(event.at, state.announced);
       const body = {
         channel_key: event.room,
         user: profileJson(event.user),
@@ -566,10 +582,18 @@ export const stompCodec: Codec<StompState, StompTag> = {
         total_user_count: event.total_user_count,
         participant_count: event.participant_count,
       };
-      return messageFrames(state, event.room, "chat", messageId, body, user.id);
+      return messageFrames(state, event.room, "chat", { gossip: messageId, parley: null }, body, user.id);
     }
     return [];
   },
+
+  // Counts the JOIN/LEAVE messages this session received; nothing else changes the state.
+  afterEvent: (state, event) =>
+    event.type === "occupancy" &&
+    state.phase === "connected" &&
+    state.subscriptions.some((sub) => sub.room === event.room && sub.topic === "chat")
+      ? { ...state, announced: state.announced + 1 }
+      : state,
 
   idleLimitMs: (state) =>
     state.phase === "connected" && state.clientBeatMs > 0 ? idleLimitFor(state.clientBeatMs) : null,
