@@ -15,11 +15,19 @@ async function post(room: string, sender: string, text: string, extra: Record<st
   return successValue<{ message: Message }>(sent).message;
 }
 
-const feedOf = async (userId: string) =>
-  (await userStub(userId).notifications(userId, 50, null)) as {
-    notifications: Notification[];
-    unread: number;
-  };
+type Feed = { notifications: Notification[]; unread: number };
+
+const feedOf = async (userId: string) => (await userStub(userId).notifications(userId, 50, null)) as Feed;
+
+/** The user's feed once `ready` holds for it. */
+async function feedWhen(userId: string, ready: (feed: Feed) => boolean): Promise<Feed> {
+  let feed = await feedOf(userId);
+  await eventually(async () => {
+    feed = await feedOf(userId);
+    return ready(feed);
+  });
+  return feed;
+}
 
 describe("notification feed", () => {
   it("gets entries for mentions, replies in my threads, direct messages and being added", async () => {
@@ -28,18 +36,12 @@ describe("notification feed", () => {
     await post("nf-1", "ann", "hey @cat, look");
     await post("nf-1", "ann", "an answer", { parent_id: root.id });
     // Members a room is created with were added by its creator: that is their first entry.
-    const cat = await eventually(async () => {
-      const feed = await feedOf("cat");
-      return feed.notifications.length > 1 ? feed : null;
-    });
+    const cat = await feedWhen("cat", (feed) => feed.notifications.length > 1);
     expect(cat.notifications.at(-1)).toMatchObject({ kind: "added", room: "nf-1", actor: { id: "ann" } });
     expect(cat.notifications.slice(0, 1)).toMatchObject([
       { kind: "mention", room: "nf-1", actor: { id: "ann" }, text: "hey @cat, look" },
     ]);
-    const ben = await eventually(async () => {
-      const feed = await feedOf("ben");
-      return feed.notifications.some((n) => n.kind === "reply") ? feed : null;
-    });
+    const ben = await feedWhen("ben", (feed) => feed.notifications.some((n) => n.kind === "reply"));
     expect(ben.notifications[0]).toMatchObject({ kind: "reply", thread_id: root.id });
 
     const dm = directRoomKey("dan", "eve");
@@ -90,10 +92,7 @@ describe("notification feed", () => {
     const m = await post("nf-3", "ann", "@hal soon gone");
     await eventually(async () => (await feedOf("hal")).notifications.some((n) => n.message_id === m.id));
     await roomStub("nf-3").raw.run(profile("ann"), { kind: "delete", room: "nf-3", message_id: m.id });
-    const feed = await eventually(async () => {
-      const now = await feedOf("hal");
-      return now.notifications.some((n) => n.message_id === m.id) ? null : now;
-    });
+    const feed = await feedWhen("hal", (now) => !now.notifications.some((n) => n.message_id === m.id));
     expect(feed.notifications.map((n) => n.kind)).toEqual(["added"]);
   });
 });
