@@ -1,6 +1,5 @@
 import type { Command, FollowScope } from "../domain/commands";
 import { fail, type Outcome } from "../domain/errors";
-import type { RoomEvent } from "../domain/events";
 import type { Profile } from "../domain/model";
 
 /** A socket's session, kept in its attachment so it survives hibernation. */
@@ -90,25 +89,3 @@ export function frameUser(
 /** Whether a room event's room is one the session follows in full. */
 export const followsRoom = (session: Session, room: string): boolean =>
   room in session.subs || session.follows.includes("rooms");
-
-/** Whether a room event is about a thread: a reply, or a change of a reply or of a thread's root. */
-export function isThreadEvent(event: RoomEvent): boolean {
-  switch (event.type) {
-    case "message":
-      return event.message.parent_id !== null;
-    case "message_updated":
-      return event.message.parent_id !== null || event.message.thread !== null;
-    case "message_deleted":
-      return event.message.parent_id !== null || event.message.thread !== null || event.parent !== null;
-    default:
-      return false;
-  }
-}
-
-/**
- * Whether a session hosted by its user's object wants a room event of one of the user's rooms: it follows the
- * room, or it follows threads and the event is about one. (Every thread of the user's rooms: the user object
- * does not track who takes part in which thread.)
- */
-export const wantsRoomEvent = (session: Session, event: RoomEvent): boolean =>
-  followsRoom(session, event.room) || (session.follows.includes("threads") && isThreadEvent(event));

@@ -1,11 +1,8 @@
 import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { RoomEvent } from "../../src/domain/events";
 import { originAllowed } from "../../src/http/sockets";
 import worker from "../../src/index";
-import { isThreadEvent, type Session, wantsRoomEvent } from "../../src/sessions/session";
 import { UserStore } from "../../src/users/user-store";
-import { message } from "../domain/fixtures";
 import { tokenFor } from "../helpers/tokens";
 
 /**
@@ -81,62 +78,5 @@ describe("kept sessions (the user's object)", () => {
       expect(store.take("s5", "actioncable", now)).toEqual({ i: 5 });
       expect(store.take("s24", "actioncable", now)).toEqual({ i: 24 });
     });
-  });
-});
-
-describe("thread follows", () => {
-  const session = (follows: Session["follows"], subs: Session["subs"] = {}): Session => ({
-    sid: "s",
-    dialect: "actioncable",
-    user: null,
-    authenticatedBy: null,
-    expiresAt: null,
-    room: null,
-    protocol: null,
-    state: null,
-    subs,
-    follows,
-    watches: [],
-    connectedAt: 0,
-  });
-  const at = new Date().toISOString();
-  const root = message({ seq: 1, id: "m1" });
-  const reply = message({ seq: 2, id: "m2", parent_id: "m1" });
-  const rootWithThread = message({
-    seq: 1,
-    id: "m1",
-    thread: { replies_count: 1, participants_count: 1, participants_preview: [], last_reply_at: at },
-  });
-  const events: Record<string, RoomEvent> = {
-    root: { type: "message", room: "r", seq: 1, at, message: root },
-    reply: { type: "message", room: "r", seq: 2, at, message: reply },
-    rootUpdated: {
-      type: "message_updated",
-      room: "r",
-      seq: 3,
-      at,
-      change: "thread",
-      message: rootWithThread,
-    },
-    replyDeleted: { type: "message_deleted", room: "r", seq: 4, at, message: reply, parent: root },
-    typing: { type: "typing", room: "r", user: root.sender, typing: true, at },
-  };
-
-  it("are the replies, and the changes of replies and of thread roots", () => {
-    expect(Object.keys(events).filter((name) => isThreadEvent(events[name] as RoomEvent))).toEqual([
-      "reply",
-      "rootUpdated",
-      "replyDeleted",
-    ]);
-  });
-
-  it("reach a session following threads, besides those following the room", () => {
-    const threads = session(["threads"]);
-    const wanted = (s: Session) =>
-      Object.keys(events).filter((name) => wantsRoomEvent(s, events[name] as RoomEvent));
-    expect(wanted(threads)).toEqual(["reply", "rootUpdated", "replyDeleted"]);
-    expect(wanted(session(["rooms"]))).toEqual(Object.keys(events));
-    expect(wanted(session([], { r: 0 }))).toEqual(Object.keys(events));
-    expect(wanted(session(["notifications"]))).toEqual([]);
   });
 });
