@@ -85,6 +85,20 @@ describe("GET /v1/openapi.json", () => {
     ["put", "/v1/rooms/{id}/mute"],
     ["post", "/v1/direct"],
     ["get", "/v1/rooms/{id}/messages"],
+    ["post", "/v1/rooms/{id}/messages"],
+    ["patch", "/v1/rooms/{id}/messages/{message}"],
+    ["delete", "/v1/rooms/{id}/messages/{message}"],
+    ["put", "/v1/rooms/{id}/messages/{message}/reactions/{emoji}"],
+    ["delete", "/v1/rooms/{id}/messages/{message}/reactions/{emoji}"],
+    ["put", "/v1/rooms/{id}/messages/{message}/pin"],
+    ["delete", "/v1/rooms/{id}/messages/{message}/pin"],
+    ["put", "/v1/rooms/{id}/read"],
+    ["put", "/v1/rooms/{id}/threads/{message}/read"],
+    ["put", "/v1/rooms/{id}/pin"],
+    ["delete", "/v1/rooms/{id}/pin"],
+    ["get", "/v1/me/notifications"],
+    ["post", "/v1/me/notifications/read"],
+    ["get", "/v1/search"],
     ["post", "/v1/admin/push/dead-letters/replay"],
   ];
 
@@ -134,6 +148,7 @@ describe("GET /v1/openapi.json", () => {
       "query:after",
       "query:before",
       "query:limit",
+      "query:thread",
     ]);
     expect(history.responses["403"].content["application/json"].schema.$ref).toBe(
       "#/components/schemas/Error",
