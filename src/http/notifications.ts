@@ -1,7 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Command, CommandOutcome } from "../domain/commands";
-import type { Notification, Profile } from "../domain/model";
-import type { Env } from "../env";
+import type { Command } from "../domain/commands";
 import { userStub } from "../rooms/stubs";
 import { jsonResponse, newApi, optionalJsonBody, withChatToken } from "./api";
 import { errorResponses, unwrap } from "./errors";
@@ -13,18 +11,6 @@ import {
 } from "./schemas";
 
 /** My notification feed, kept by my user object: read through its feed RPC, changed through its user commands. */
-
-/** The user object's feed surface. */
-interface FeedObject {
-  notifications(
-    userId: string,
-    limit: number,
-    before: string | null,
-  ): Promise<{ notifications: Notification[]; unread: number }>;
-  userCommand(user: Profile, command: Command): Promise<CommandOutcome>;
-}
-
-const feedOf = (env: Env, userId: string) => userStub(env, userId) as unknown as FeedObject;
 
 const listNotifications = createRoute({
   method: "get",
@@ -50,7 +36,7 @@ const markRead = createRoute({
   request: { body: optionalJsonBody(notificationsReadBodySchema) },
   responses: {
     200: jsonResponse(unreadNotificationsSchema, "The unread count after the change"),
-    ...errorResponses("bad_request", "unauthorized", "not_found", "payload_too_large"),
+    ...errorResponses("bad_request", "unauthorized", "payload_too_large"),
   },
 });
 
@@ -58,8 +44,8 @@ export const notificationRoutes = newApi()
   .openapi(listNotifications, async (c) => {
     const { limit, before } = c.req.valid("query");
     const me = c.var.user.id;
-    // One more than asked tells whether another page follows.
-    const feed = await feedOf(c.env, me).notifications(me, limit + 1, before ?? null);
+    // One more than asked tells whether another page follows (the feed answers up to 100 entries a call).
+    const feed = await userStub(c.env, me).notifications(me, limit + 1, before ?? null);
     const page = feed.notifications.slice(0, limit);
     const next = feed.notifications.length > limit ? (page.at(-1)?.id ?? null) : null;
     return c.json({ notifications: page, unread: feed.unread, next_before: next }, 200);
@@ -67,7 +53,7 @@ export const notificationRoutes = newApi()
   .openapi(markRead, async (c) => {
     const user = c.var.user;
     const command: Command = { kind: "notifications_read", id: c.req.valid("json").id ?? null };
-    const result = unwrap(await feedOf(c.env, user.id).userCommand(user, command));
+    const result = unwrap(await userStub(c.env, user.id).userCommand(user, command));
     if (result.kind !== "notifications_read") throw new Error(`notifications_read answered ${result.kind}`);
     return c.json({ unread: result.unread }, 200);
   });

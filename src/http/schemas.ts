@@ -400,7 +400,13 @@ export const notificationSchema = z
   .openapi("Notification");
 
 export const notificationsQuerySchema = z.object({
-  limit: pageLimit.openapi({ param: { name: "limit", in: "query" } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" } }),
   before: z
     .string()
     .min(1)

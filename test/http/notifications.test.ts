@@ -10,7 +10,7 @@ async function feedWith(who: Person, count: number, room: string): Promise<CallR
   await flush(room);
   const until = Date.now() + 2_000;
   for (;;) {
-    const result = await feed(who, "?limit=100");
+    const result = await feed(who, "?limit=50");
     expect(result.status, JSON.stringify(result.body)).toBe(200);
     if (result.body.notifications.length >= count || Date.now() > until) return result;
     await sleep(20);
@@ -21,20 +21,21 @@ const markRead = (who: Person, body?: unknown) =>
   call("/v1/me/notifications/read", { method: "POST", token: who.token, body });
 
 describe("GET /v1/me/notifications", () => {
-  it("lists mentions and direct messages newest first with the unread count", async () => {
+  it("lists mentions, direct messages and being added, newest first, with the unread count", async () => {
     const alice = await person("feed-alice");
     const bob = await person("feed-bob");
     const room = await createRoom(alice, { members: [bob.id] });
     const mention = await send(room.key, alice, { text: `hey @${bob.id}, look` });
     await send(room.key, alice, { text: "no mention here" });
-    await feedWith(bob, 1, room.key);
+    await feedWith(bob, 2, room.key);
     const dm = await call("/v1/direct", { method: "POST", token: alice.token, body: { user_id: bob.id } });
     const direct = await send(dm.body.key, alice, { text: "direct hello" });
-    const result = await feedWith(bob, 2, dm.body.key);
-    expect(result.body.unread).toBe(2);
+    const result = await feedWith(bob, 4, dm.body.key);
+    expect(result.body.unread).toBe(4);
     expect(result.body.next_before).toBeNull();
     expect(result.body.notifications).toMatchObject([
       { kind: "direct", room: dm.body.key, message_id: direct.id, actor: { id: alice.id }, read_at: null },
+      { kind: "added", room: dm.body.key, message_id: null, text: null, actor: { id: alice.id } },
       {
         kind: "mention",
         room: room.key,
@@ -43,6 +44,7 @@ describe("GET /v1/me/notifications", () => {
         text: `hey @${bob.id}, look`,
         read_at: null,
       },
+      { kind: "added", room: room.key, message_id: null, actor: { id: alice.id } },
     ]);
     expect((await feed(alice)).body).toEqual({ notifications: [], unread: 0, next_before: null });
   });
@@ -52,7 +54,7 @@ describe("GET /v1/me/notifications", () => {
     const bob = await person("page-bob");
     const room = await createRoom(alice, { members: [bob.id] });
     for (let i = 0; i < 5; i++) await send(room.key, alice, { text: `@${bob.id} ${i}` });
-    await feedWith(bob, 5, room.key);
+    await feedWith(bob, 6, room.key);
     const seen: string[] = [];
     let before: string | null = null;
     do {
@@ -62,12 +64,12 @@ describe("GET /v1/me/notifications", () => {
       seen.push(...page.body.notifications.map((n: { text: string }) => n.text));
       before = page.body.next_before;
     } while (before);
-    expect(seen).toEqual([4, 3, 2, 1, 0].map((i) => `@${bob.id} ${i}`));
+    expect(seen).toEqual([...[4, 3, 2, 1, 0].map((i) => `@${bob.id} ${i}`), null]);
   });
 
   it("refuses bad paging with 400 and no token with 401", async () => {
     const bob = await person("feed-bad");
-    for (const query of ["?limit=0", "?limit=101", "?limit=x", `?before=${"b".repeat(65)}`, "?before="]) {
+    for (const query of ["?limit=0", "?limit=51", "?limit=x", `?before=${"b".repeat(65)}`, "?before="]) {
       expectRefusal(await feed(bob, query), 400, "bad_request");
     }
     expectRefusal(await call("/v1/me/notifications"), 401, "unauthorized");
@@ -75,21 +77,23 @@ describe("GET /v1/me/notifications", () => {
 });
 
 describe("POST /v1/me/notifications/read", () => {
-  it("marks one entry read, then all of them", async () => {
+  it("marks one entry read, then all of them; an unknown or read entry changes nothing", async () => {
     const alice = await person("read-alice");
     const bob = await person("read-bob");
     const room = await createRoom(alice, { members: [bob.id] });
     for (let i = 0; i < 3; i++) await send(room.key, alice, { text: `@${bob.id} #${i}` });
-    const listed = await feedWith(bob, 3, room.key);
-    expect(listed.body.unread).toBe(3);
+    const listed = await feedWith(bob, 4, room.key);
+    expect(listed.body.unread).toBe(4);
     const [newest] = listed.body.notifications;
 
     const one = await markRead(bob, { id: newest.id });
     expect(one.status, JSON.stringify(one.body)).toBe(200);
-    expect(one.body).toEqual({ unread: 2 });
+    expect(one.body).toEqual({ unread: 3 });
     const after = await feed(bob);
-    expect(after.body.unread).toBe(2);
+    expect(after.body.unread).toBe(3);
     expect(after.body.notifications[0].read_at).toEqual(expect.any(String));
+    expect((await markRead(bob, { id: newest.id })).body).toEqual({ unread: 3 });
+    expect((await markRead(bob, { id: crypto.randomUUID() })).body).toEqual({ unread: 3 });
 
     expect((await markRead(bob)).body).toEqual({ unread: 0 });
     expect((await markRead(bob, {})).body).toEqual({ unread: 0 });
@@ -103,9 +107,10 @@ describe("POST /v1/me/notifications/read", () => {
     const bob = await person("own-bob");
     const room = await createRoom(alice, { members: [bob.id] });
     await send(room.key, alice, { text: `@${bob.id} only yours` });
-    const bobs = await feedWith(bob, 1, room.key);
-    await markRead(alice, { id: bobs.body.notifications[0].id });
-    expect((await feed(bob)).body.unread).toBe(1);
+    const bobs = await feedWith(bob, 2, room.key);
+    expect((await markRead(alice, { id: bobs.body.notifications[0].id })).body).toEqual({ unread: 0 });
+    expect((await markRead(alice)).body).toEqual({ unread: 0 });
+    expect((await feed(bob)).body.unread).toBe(2);
 
     for (const body of [{ id: 5 }, { id: "" }, { id: "x".repeat(65) }, "{not json"]) {
       expectRefusal(await markRead(bob, body), 400, "bad_request");
