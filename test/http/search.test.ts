@@ -104,6 +104,27 @@ describe("GET /v1/search", () => {
     expectRefusal(await call(`/v1/search?q=${term}`), 401, "unauthorized");
   });
 
+  it("finds an edited message by its new text only, and a deleted one no more", async () => {
+    const before = word();
+    const after = word();
+    const message = await send(shared.key, alice, { text: `${before} draft` });
+    await flush(shared.key);
+    expect(texts(await search(bob, `q=${before}`))).toEqual([`${before} draft`]);
+    const path = `/v1/rooms/${shared.key}/messages/${message.id}`;
+    const edited = await call(path, {
+      method: "PATCH",
+      token: alice.token,
+      body: { text: `${after} final` },
+    });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    await flush(shared.key);
+    expect(texts(await search(bob, `q=${before}`))).toEqual([]);
+    expect(texts(await search(bob, `q=${after}`))).toEqual([`${after} final`]);
+    expect((await call(path, { method: "DELETE", token: alice.token })).status).toBe(204);
+    await flush(shared.key);
+    expect(texts(await search(bob, `q=${after}`))).toEqual([]);
+  });
+
   it("no longer finds a message once I leave its room", async () => {
     const leaver = await person("search-leaver");
     const room = await createRoom(alice, { members: [leaver.id] });
