@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { avatarUrlSchema, displayNameSchema } from "../auth/jwt";
 import { JSON_LIMITS } from "../domain/bounds";
-import { normalizeEmoji } from "../domain/emoji";
+import { MAX_EMOJI_LENGTH, normalizeEmoji } from "../domain/emoji";
 import { ROOM_KEY_PATTERN } from "../domain/ids";
 import { REACTOR_PREVIEW, ROLES, ROOM_KINDS, THREAD_PREVIEW } from "../domain/model";
 import {
@@ -315,6 +315,7 @@ export const messageParamsSchema = roomParamsSchema.extend({
 export const reactionParamsSchema = messageParamsSchema.extend({
   emoji: z
     .string()
+    .max(MAX_EMOJI_LENGTH)
     .transform((raw, ctx) => {
       const emoji = normalizeEmoji(raw);
       if (emoji === null) ctx.addIssue({ code: "custom", message: "not one emoji or :shortcode:" });
@@ -323,7 +324,7 @@ export const reactionParamsSchema = messageParamsSchema.extend({
     .openapi({
       param: { name: "emoji", in: "path" },
       description: "One emoji (percent-encoded), or a `:shortcode:` of 1-32 characters from a-z 0-9 _ + -",
-      example: "%F0%9F%91%8D",
+      example: "👍",
     }),
 });
 

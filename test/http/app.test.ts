@@ -153,6 +153,12 @@ describe("GET /v1/openapi.json", () => {
     expect(history.responses["403"].content["application/json"].schema.$ref).toBe(
       "#/components/schemas/Error",
     );
+    const send = body.paths["/v1/rooms/{id}/messages"].post;
+    expect(send.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toContain(
+      "header:idempotency-key",
+    );
+    expect(Object.keys(send.responses)).toEqual(expect.arrayContaining(["200", "201", "413", "429"]));
+    expect(schemas.Message.required).toEqual(expect.arrayContaining(["version", "reactions", "thread"]));
   });
 });
 
