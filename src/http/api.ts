@@ -31,3 +31,6 @@ export const jsonResponse = <T>(schema: T, description: string) => ({
 
 /** A required JSON request body. */
 export const jsonBody = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+/** An optional JSON request body: absent (no Content-Type), it validates as `{}`. */
+export const optionalJsonBody = <T>(schema: T) => ({ content: { "application/json": { schema } } });

@@ -5,7 +5,10 @@ import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi }
 import { errorResponse, refuse, renderError } from "./errors";
 import { harajRoutes } from "./haraj";
 import { meRoutes } from "./me";
+import { messageRoutes } from "./messages";
+import { notificationRoutes } from "./notifications";
 import { roomRoutes } from "./rooms";
+import { searchRoutes } from "./search";
 import { socketRoutes } from "./sockets";
 import { tokenRoutes } from "./tokens";
 
@@ -25,6 +28,9 @@ export function createApp() {
   app.route("/", tokenRoutes);
   app.route("/", meRoutes);
   app.route("/", roomRoutes);
+  app.route("/", messageRoutes);
+  app.route("/", notificationRoutes);
+  app.route("/", searchRoutes);
   app.route("/", socketRoutes);
   app.route("/", harajRoutes);
   app.route("/", adminRoutes);

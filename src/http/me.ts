@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { totalUnreadOf } from "../storage/room-index";
 import {
   findUser,
   listDevices,
@@ -7,27 +8,30 @@ import {
   setPushEnabled,
   upsertProfile,
 } from "../storage/users";
-import { jsonBody, jsonResponse, newApi, withChatToken } from "./api";
+import { jsonBody, jsonResponse, newApi, optionalJsonBody, withChatToken } from "./api";
 import { errorResponses, refuse } from "./errors";
 import {
   deviceBodySchema,
   deviceParamsSchema,
   deviceSchema,
+  meSchema,
   profileBodySchema,
   settingsBodySchema,
   userSchema,
 } from "./schemas";
 
-/** The caller's own profile, push switch and push devices. */
+/** The caller's own profile, push switch, push devices and total unread count. */
 
 const getMe = createRoute({
   method: "get",
   path: "/v1/me",
   tags: ["me"],
-  summary: "My profile",
-  description: "The stored profile, or the token's claims with default settings when none is stored yet.",
+  summary: "My profile and my total unread count",
+  description:
+    "The stored profile, or the token's claims with default settings when none is stored yet; `total_unread` " +
+    "sums the unread counts of my rooms.",
   ...withChatToken,
-  responses: { 200: jsonResponse(userSchema, "My profile"), ...errorResponses("unauthorized") },
+  responses: { 200: jsonResponse(meSchema, "My profile"), ...errorResponses("unauthorized") },
 });
 
 const putMe = createRoute({
@@ -38,7 +42,7 @@ const putMe = createRoute({
   description:
     "Upserts my profile from the token's `name` and `avatar` claims; body fields, when given, win.",
   ...withChatToken,
-  request: { body: { content: { "application/json": { schema: profileBodySchema } } } },
+  request: { body: optionalJsonBody(profileBodySchema) },
   responses: {
     200: jsonResponse(userSchema, "The stored profile"),
     ...errorResponses("bad_request", "unauthorized", "payload_too_large"),
@@ -100,8 +104,12 @@ const deleteDevice = createRoute({
 export const meRoutes = newApi()
   .openapi(getMe, async (c) => {
     const user = c.var.user;
-    const stored = await findUser(c.env.DB, user.id);
-    return c.json(stored ?? { ...user, push_enabled: true, created_at: null, updated_at: null }, 200);
+    const [stored, total_unread] = await Promise.all([
+      findUser(c.env.DB, user.id),
+      totalUnreadOf(c.env.DB, user.id),
+    ]);
+    const profile = stored ?? { ...user, push_enabled: true, created_at: null, updated_at: null };
+    return c.json({ ...profile, total_unread }, 200);
   })
   .openapi(putMe, async (c) => {
     const user = c.var.user;

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { base64url } from "jose";
 import type { ErrorCode } from "../domain/errors";
 import { directRoomKey, directRoomUsers, newRoomKey, ROOM_KEY_PATTERN } from "../domain/ids";
-import type { Message, Role } from "../domain/model";
+import type { Role } from "../domain/model";
 import type { Env } from "../env";
 import { roomStub } from "../rooms/stubs";
 import { type RoomListCursor, resolveRoomRef, roomsOfUser, setRoomMuted } from "../storage/room-index";
@@ -13,11 +13,9 @@ import {
   addMembersBodySchema,
   createRoomBodySchema,
   directBodySchema,
-  historyQuerySchema,
   memberParamsSchema,
   memberSchema,
   membersSchema,
-  messagesSchema,
   muteBodySchema,
   roleBodySchema,
   roomListQuerySchema,
@@ -29,7 +27,7 @@ import {
 } from "./schemas";
 
 /**
- * Rooms, members, bans, mute, direct rooms and history. Each room's Durable Object is the single writer of its
+ * Rooms, members, bans, mute and direct rooms. Each room's Durable Object is the single writer of its
  * state and decides every permission; these routes validate, resolve the room and translate its outcome.
  */
 
@@ -37,7 +35,7 @@ import {
  * The key of the room a URL names by key or by numeric id (an all-digit segment is tried as a key first, as on
  * the socket routes); unknown numbers and impossible keys are 404.
  */
-async function resolveRoomKey(env: Env, ref: string): Promise<string> {
+export async function resolveRoomKey(env: Env, ref: string): Promise<string> {
   const key = ROOM_KEY_PATTERN.test(ref) || directRoomUsers(ref) ? await resolveRoomRef(env.DB, ref) : null;
   return key ?? refuse("not_found", `no room ${ref}`);
 }
@@ -215,20 +213,6 @@ const openDirect = createRoute({
   },
 });
 
-const history = createRoute({
-  method: "get",
-  path: "/v1/rooms/{id}/messages",
-  tags: ["messages"],
-  summary: "A page of message history, oldest first",
-  description: "Without `before`/`after`, the newest messages. Whispers to others are left out.",
-  ...withChatToken,
-  request: { params: roomParamsSchema, query: historyQuerySchema },
-  responses: {
-    200: jsonResponse(messagesSchema, "Messages, oldest first"),
-    ...errorResponses(...ROOM_ERRORS),
-  },
-});
-
 export const roomRoutes = newApi()
   .openapi(createRoom, async (c) => {
     const body = c.req.valid("json");
@@ -322,16 +306,4 @@ export const roomRoutes = newApi()
       }),
     );
     return created ? c.json(room, 201) : c.json(room, 200);
-  })
-  .openapi(history, async (c) => {
-    const key = await resolveRoomKey(c.env, c.req.valid("param").id);
-    const outcome = await roomStub(c.env, key).run(c.var.user, {
-      kind: "history",
-      room: key,
-      query: c.req.valid("query"),
-    });
-    const result = unwrap(outcome);
-    // RPC typing turns `data: unknown` into never; the room returns plain canonical messages.
-    const messages = (result.kind === "history" ? result.messages : []) as Message[];
-    return c.json({ messages }, 200);
   });

@@ -1,9 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { avatarUrlSchema, displayNameSchema } from "../auth/jwt";
 import { JSON_LIMITS } from "../domain/bounds";
+import { MAX_EMOJI_LENGTH, normalizeEmoji } from "../domain/emoji";
 import { ROOM_KEY_PATTERN } from "../domain/ids";
-import { ROLES, ROOM_KINDS } from "../domain/model";
-import { messageTypeSchema, refineJsonBounds, userIdSchema } from "../domain/validation";
+import { REACTOR_PREVIEW, ROLES, ROOM_KINDS, THREAD_PREVIEW } from "../domain/model";
+import {
+  boundedJsonSchema,
+  messageTypeSchema,
+  refineJsonBounds,
+  tempIdSchema,
+  userIdSchema,
+} from "../domain/validation";
+import { MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SEARCH_PAGE } from "../storage/search";
 
 /** Request and response shapes of HTTP API v1: the validators and `/v1/openapi.json` both come from these. */
 
@@ -27,6 +35,15 @@ export const userSchema = profileSchema
     updated_at: isoTime.nullable(),
   })
   .openapi("User");
+
+export const meSchema = userSchema
+  .extend({
+    total_unread: z
+      .number()
+      .int()
+      .openapi({ description: "Unread messages across my rooms: the sum of the room list's unread_count" }),
+  })
+  .openapi("Me");
 
 const JSON_BOUNDS_TEXT =
   `at most ${JSON_LIMITS.maxDepth} levels deep, ${JSON_LIMITS.maxKeysPerObject} keys per object, ` +
@@ -62,6 +79,25 @@ export const memberSchema = z
   .object({ user_id: z.string(), role: roleSchema, joined_at: isoTime })
   .openapi("Member");
 
+export const threadSummarySchema = z
+  .object({
+    replies_count: z.number().int(),
+    participants_count: z.number().int(),
+    participants_preview: z
+      .array(profileSchema)
+      .openapi({ description: `Up to ${THREAD_PREVIEW}: the root's author first, then by first reply` }),
+    last_reply_at: isoTime.nullable(),
+  })
+  .openapi("ThreadSummary");
+
+export const reactionSchema = z
+  .object({
+    emoji: z.string().openapi({ example: "👍" }),
+    count: z.number().int(),
+    users: z.array(profileSchema).openapi({ description: `Up to ${REACTOR_PREVIEW} reactors, oldest first` }),
+  })
+  .openapi("Reaction");
+
 export const messageSchema = z
   .object({
     id: z.string().openapi({ description: "UUIDv7" }),
@@ -76,11 +112,21 @@ export const messageSchema = z
       .string()
       .nullable()
       .openapi({ description: "Set on a whisper: only the sender and this user see it" }),
-    parent_id: z.string().nullable(),
-    temp_id: z.string().nullable(),
+    parent_id: z.string().nullable().openapi({ description: "The thread root this message replies to" }),
+    parent_seq: z.number().int().nullish().openapi({ description: "That root's seq, when known" }),
+    temp_id: z.string().nullable().openapi({ description: "The sender's idempotency key" }),
     created_at: isoTime,
     edited_at: isoTime.nullable(),
-    deleted_at: isoTime.nullable(),
+    deleted_at: isoTime.nullable().openapi({ description: "Set on a tombstone: text and data are wiped" }),
+    version: z.number().int().openapi({ description: "1 when created, one more per edit" }),
+    changed_seq: z.number().int().openapi({ description: "Seq of the event that last changed the message" }),
+    thread: z
+      .union([threadSummarySchema, z.null()])
+      .openapi({ description: "On a thread root with replies: the thread's summary" }),
+    reactions: z.array(reactionSchema).openapi({ description: "One entry per emoji, oldest first" }),
+    pinned_at: isoTime.nullable().openapi({ description: "When a moderator pinned it in the room" }),
+    mentions: z.array(z.string()).openapi({ description: "User ids mentioned with `@id`" }),
+    mentions_room: z.boolean().openapi({ description: "Whether `@room` or `@all` was used" }),
   })
   .openapi("Message");
 
@@ -237,6 +283,13 @@ export const roomListQuerySchema = z.object({
     .openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
 });
 
+/** A message named in a URL by its id. */
+const messageIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9A-Za-z_-]+$/, "not a message id");
+
 const seqParam = z.coerce.number().int().min(0).optional();
 
 export const historyQuerySchema = z.object({
@@ -249,9 +302,187 @@ export const historyQuerySchema = z.object({
     description: "Only messages with seq > after",
   }),
   limit: pageLimit.openapi({ param: { name: "limit", in: "query" } }),
+  thread: messageIdSchema
+    .optional()
+    .openapi({ param: { name: "thread", in: "query" }, description: "A thread root's id: only its replies" }),
 });
 
 export const messagesSchema = z.object({ messages: z.array(messageSchema) }).openapi("Messages");
+
+export const messageParamsSchema = roomParamsSchema.extend({
+  message: messageIdSchema.openapi({ param: { name: "message", in: "path" }, description: "The message id" }),
+});
+
+export const reactionParamsSchema = messageParamsSchema.extend({
+  emoji: z
+    .string()
+    .max(MAX_EMOJI_LENGTH)
+    .transform((raw, ctx) => {
+      const emoji = normalizeEmoji(raw);
+      if (emoji === null) ctx.addIssue({ code: "custom", message: "not one emoji or :shortcode:" });
+      return emoji ?? z.NEVER;
+    })
+    .openapi({
+      param: { name: "emoji", in: "path" },
+      description: "One emoji (percent-encoded), or a `:shortcode:` of 1-32 characters from a-z 0-9 _ + -",
+      example: "👍",
+    }),
+});
+
+export const sendBodySchema = z
+  .object({
+    temp_id: tempIdSchema.optional().openapi({
+      description:
+        "Idempotency key (or the Idempotency-Key header): a retry with it returns the first result",
+    }),
+    text: z.string().openapi({ description: "Up to MAX_MESSAGE_CHARS characters (8000 by default)" }),
+    type: messageTypeSchema.optional(),
+    custom_type: z.string().max(64).nullish(),
+    data: boundedJsonSchema.optional().openapi({ description: `Application JSON: ${JSON_BOUNDS_TEXT}` }),
+    to: userIdSchema.nullish().openapi({ description: "Whisper: only this member and I see it" }),
+    parent_id: messageIdSchema.nullish().openapi({ description: "Reply in the thread of this root message" }),
+  })
+  .openapi("MessageDraft");
+
+export const idempotencyHeadersSchema = z.object({
+  "idempotency-key": tempIdSchema.optional().openapi({
+    param: { name: "idempotency-key", in: "header" },
+    description: "Idempotency key of the send; must equal `temp_id` when both are given",
+  }),
+});
+
+export const sentSchema = z
+  .object({
+    message: messageSchema,
+    epoch: z.string().openapi({ description: "The room's epoch: with `message.seq`, a resume position" }),
+    duplicate: z.boolean().openapi({ description: "True when the key was used before: the first result" }),
+  })
+  .openapi("Sent");
+
+export const editBodySchema = z
+  .object({ text: z.string(), data: boundedJsonSchema.optional() })
+  .openapi("MessageEdit");
+
+export const messageResultSchema = z.object({ message: messageSchema }).openapi("MessageResult");
+
+export const readBodySchema = z
+  .object({
+    seq: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "Read up to this seq; the room's head when absent" }),
+  })
+  .openapi("ReadMarker");
+
+export const readSchema = z
+  .object({ seq: z.number().int().openapi({ description: "My read marker after the call" }) })
+  .openapi("ReadPosition");
+
+export const roomPinSchema = z
+  .object({
+    pinned_at: isoTime.nullable().openapi({ description: "When I pinned the room; null when unpinned" }),
+  })
+  .openapi("RoomPin");
+
+export const notificationSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["mention", "reply", "direct", "added"]),
+    room: z.string().openapi({ description: "The room key" }),
+    message_id: z.string().nullable().openapi({ description: "The message it is about; null for `added`" }),
+    message_seq: z.number().int().nullable(),
+    thread_id: z.string().nullable().openapi({ description: "The thread root, for replies" }),
+    actor: profileSchema,
+    text: z.string().nullable().openapi({ description: "A short preview of the message text" }),
+    created_at: isoTime,
+    read_at: isoTime.nullable(),
+  })
+  .openapi("Notification");
+
+export const notificationsQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" } }),
+  before: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .openapi({ param: { name: "before", in: "query" }, description: "next_before of the previous page" }),
+});
+
+export const notificationsSchema = z
+  .object({
+    notifications: z.array(notificationSchema).openapi({ description: "Newest first" }),
+    unread: z.number().int().openapi({ description: "Entries not read yet (the new-notifications count)" }),
+    next_before: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `before` for the next page; null at the end" }),
+  })
+  .openapi("Notifications");
+
+export const notificationsReadBodySchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "The entry to mark read; all when absent" }),
+  })
+  .openapi("NotificationsRead");
+
+export const unreadNotificationsSchema = z
+  .object({ unread: z.number().int().openapi({ description: "Entries still unread" }) })
+  .openapi("NotificationCount");
+
+export const searchQuerySchema = z.object({
+  q: z
+    .string()
+    .min(1)
+    .max(MAX_QUERY_CHARS)
+    .openapi({
+      param: { name: "q", in: "query" },
+      description: `Words that must all match (up to ${MAX_QUERY_TERMS} used); a word ending in * matches as a prefix`,
+      example: "launch plan*",
+    }),
+  room: roomRefSchema
+    .optional()
+    .openapi({ param: { name: "room", in: "query" }, description: "Only this room" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SEARCH_PAGE)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" } }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
+  order: z
+    .enum(["recent", "relevance"])
+    .default("recent")
+    .openapi({ param: { name: "order", in: "query" }, description: "Newest first, or best match first" }),
+});
+
+export const searchResultSchema = z
+  .object({
+    messages: z.array(messageSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null at the end" }),
+  })
+  .openapi("SearchResult");
 
 export const tokenBodySchema = z
   .object({

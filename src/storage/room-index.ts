@@ -54,6 +54,12 @@ function toRoom(row: RoomListRow): Omit<Room, "epoch"> {
   };
 }
 
+/** Others' visible, undeleted messages above the read marker of user ?1 in a room: its unread count. */
+const unreadCount = (room: string, readSeq: string) => `
+  (SELECT COUNT(*) FROM messages u
+     WHERE u.room_id = ${room} AND u.seq > ${readSeq} AND u.sender_id != ?1
+       AND u.deleted_at IS NULL AND (u.recipient_id IS NULL OR u.recipient_id = ?1))`;
+
 /**
  * The last message is the newest one visible to the user at or below `rooms.last_message_seq` (a whisper to
  * someone else is skipped); a room's activity is that message's time, else the room's creation.
@@ -76,10 +82,7 @@ WITH mine AS (
       mine.created_at) AS active_at
   FROM mine
 )
-SELECT listed.*,
-  (SELECT COUNT(*) FROM messages u
-     WHERE u.room_id = listed.number AND u.seq > listed.read_seq AND u.sender_id != ?1
-       AND u.deleted_at IS NULL AND (u.recipient_id IS NULL OR u.recipient_id = ?1)) AS unread_count
+SELECT listed.*, ${unreadCount("listed.number", "listed.read_seq")} AS unread_count
 FROM listed
 WHERE ?2 IS NULL OR active_at < ?2 OR (active_at = ?2 AND number < ?3)
 ORDER BY active_at DESC, number DESC
@@ -111,6 +114,20 @@ export async function roomsOfUser(
   const tail = page.at(-1);
   const next = results.length > limit && tail ? { active_at: tail.active_at, number: tail.number } : null;
   return { items, next };
+}
+
+/** The unread count of every room of `userId`, summed: the total a room list would show. */
+export async function totalUnreadOf(db: D1Database, userId: string): Promise<number> {
+  const row = await db
+    .prepare(
+      `SELECT COALESCE(SUM(${unreadCount("m.room_id", "COALESCE(rm.seq, 0)")}), 0) AS total
+       FROM memberships m
+       LEFT JOIN read_markers rm ON rm.room_id = m.room_id AND rm.user_id = m.user_id
+       WHERE m.user_id = ?1`,
+    )
+    .bind(userId)
+    .first<{ total: number }>();
+  return row?.total ?? 0;
 }
 
 /** The rows of the listed rooms' last messages, by room number. */

@@ -85,6 +85,20 @@ describe("GET /v1/openapi.json", () => {
     ["put", "/v1/rooms/{id}/mute"],
     ["post", "/v1/direct"],
     ["get", "/v1/rooms/{id}/messages"],
+    ["post", "/v1/rooms/{id}/messages"],
+    ["patch", "/v1/rooms/{id}/messages/{message}"],
+    ["delete", "/v1/rooms/{id}/messages/{message}"],
+    ["put", "/v1/rooms/{id}/messages/{message}/reactions/{emoji}"],
+    ["delete", "/v1/rooms/{id}/messages/{message}/reactions/{emoji}"],
+    ["put", "/v1/rooms/{id}/messages/{message}/pin"],
+    ["delete", "/v1/rooms/{id}/messages/{message}/pin"],
+    ["put", "/v1/rooms/{id}/read"],
+    ["put", "/v1/rooms/{id}/threads/{message}/read"],
+    ["put", "/v1/rooms/{id}/pin"],
+    ["delete", "/v1/rooms/{id}/pin"],
+    ["get", "/v1/me/notifications"],
+    ["post", "/v1/me/notifications/read"],
+    ["get", "/v1/search"],
     ["post", "/v1/admin/push/dead-letters/replay"],
   ];
 
@@ -134,10 +148,17 @@ describe("GET /v1/openapi.json", () => {
       "query:after",
       "query:before",
       "query:limit",
+      "query:thread",
     ]);
     expect(history.responses["403"].content["application/json"].schema.$ref).toBe(
       "#/components/schemas/Error",
     );
+    const send = body.paths["/v1/rooms/{id}/messages"].post;
+    expect(send.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toContain(
+      "header:idempotency-key",
+    );
+    expect(Object.keys(send.responses)).toEqual(expect.arrayContaining(["200", "201", "413", "429"]));
+    expect(schemas.Message.required).toEqual(expect.arrayContaining(["version", "reactions", "thread"]));
   });
 });
 

@@ -17,6 +17,7 @@ describe("/v1/me", () => {
       push_enabled: true,
       created_at: null,
       updated_at: null,
+      total_unread: 0,
     });
   });
 

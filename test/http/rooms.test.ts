@@ -379,6 +379,29 @@ describe("members, roles, leaving and bans", () => {
   });
 });
 
+describe("adding myself to a room", () => {
+  it("refuses a non-member, a banned and a removed user with 403, not 200 and no members", async () => {
+    const owner = await person("self-owner");
+    const outsider = await person("self-outsider");
+    const banned = await person("self-banned");
+    const removed = await person("self-removed");
+    const room = await createRoom(owner, { members: [banned.id, removed.id] });
+    await call(`/v1/rooms/${room.key}/bans/${banned.id}`, { method: "PUT", token: owner.token });
+    await call(`/v1/rooms/${room.key}/members/${removed.id}`, { method: "DELETE", token: owner.token });
+    for (const user of [outsider, banned, removed]) {
+      const result = await call(`/v1/rooms/${room.key}/members`, {
+        method: "POST",
+        token: user.token,
+        body: { user_ids: [user.id] },
+      });
+      expectRefusal(result, 403, "forbidden");
+      expectRefusal(await call(`/v1/rooms/${room.key}`, { token: user.token }), 403, "forbidden");
+    }
+    const view = await call(`/v1/rooms/${room.key}`, { token: owner.token });
+    expect(view.body.members.map((m: { user_id: string }) => m.user_id)).toEqual([owner.id]);
+  });
+});
+
 describe("PUT /v1/rooms/{id}/mute", () => {
   it("stores my mute flag in D1", async () => {
     const owner = await person("mute-owner");
