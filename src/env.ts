@@ -27,6 +27,21 @@ export interface Env {
   FCM_SERVICE_ACCOUNT?: string;
   WEBHOOK_URLS?: string;
   WEBHOOK_SECRET?: string;
+  /** Supabase access tokens (Swappart): the project's JWT secret, or its key set; and the issuer to require. */
+  SUPABASE_JWT_SECRET?: string;
+  SUPABASE_JWKS_URL?: string;
+  SUPABASE_JWT_ISSUER?: string;
+  /** Comma-separated dialects whose users keep one socket: a new one closes the older ones (4008). */
+  SINGLE_DEVICE_DIALECTS?: string;
+  /** The content policy run before a message is stored (`src/rooms/moderation.ts`). */
+  CONTENT_BLOCKED_WORDS?: string;
+  MODERATION_WEBHOOK_URL?: string;
+  MODERATION_WEBHOOK_SECRET?: string;
+  MODERATION_TIMEOUT_MS?: string;
+  /** `open` stores a message the webhook could not judge in time; `closed` refuses it. */
+  MODERATION_FAILURE?: string;
+  /** The web client's static files (wrangler.toml `[assets]`), served at `/` for requests that are not upgrades. */
+  ASSETS: Fetcher;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */
@@ -37,7 +52,7 @@ export interface Limits {
   rateBurst: number;
 }
 
-function positiveInt(raw: string | undefined, fallback: number): number {
+export function positiveInt(raw: string | undefined, fallback: number): number {
   const n = Number(raw);
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback;
 }

@@ -2,6 +2,7 @@ import type { Codec } from "./codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
 import { stompCodec } from "./stomp/codec";
+import { swappartCodec } from "./swappart/codec";
 
 // Each codec's state and tag types are its own; the host only stores and hands them back.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry of codecs
@@ -12,6 +13,7 @@ export const dialects = {
   native: nativeCodec,
   stomp: stompCodec,
   haraj: harajCodec,
+  swappart: swappartCodec,
 } satisfies Record<string, AnyCodec>;
 
 export type DialectName = keyof typeof dialects;

@@ -1,4 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
+import { swappartRoutes } from "../dialects/swappart/http";
 import { limitsOf } from "../env";
 import { adminRoutes } from "./admin";
 import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi } from "./api";
@@ -27,7 +28,17 @@ export function createApp() {
   app.route("/", roomRoutes);
   app.route("/", socketRoutes);
   app.route("/", harajRoutes);
+  app.route("/", swappartRoutes);
   app.route("/", adminRoutes);
+  // `/` runs the Worker first (wrangler.toml) because Swappart's socket lives there; every request that is not
+  // an upgrade gets the web client, as the assets would serve it.
+  app.on(["GET", "HEAD"], "/", (c) => c.env.ASSETS.fetch(c.req.raw));
+  app.all("/", (c) =>
+    errorResponse(
+      { code: "bad_request", message: `${c.req.method} / is not allowed; GET / is the web client` },
+      405,
+    ),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", CHAT_TOKEN_SCHEME, {
     type: "http",

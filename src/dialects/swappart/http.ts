@@ -14,7 +14,7 @@ import type { RoomView } from "../../rooms/room-do";
 import { roomStub } from "../../rooms/stubs";
 import { roomKeyOfNumber } from "../../storage/room-index";
 import { profilesOf } from "../../storage/users";
-import { type SupabaseVars, verifySwappartToken } from "./auth";
+import { verifySwappartToken } from "./auth";
 import { failure, statusOf, success, successAndBare } from "./envelope";
 import {
   createRoomSchema,
@@ -31,7 +31,7 @@ import { allRoomsOf, participantsOf } from "./store";
  * validate, resolve room numbers and shape the answers.
  */
 
-type SwappartEnv = { Bindings: Env & SupabaseVars; Variables: { user: Profile } };
+type SwappartEnv = { Bindings: Env; Variables: { user: Profile } };
 
 export const swappartRoutes = new Hono<SwappartEnv>();
 
