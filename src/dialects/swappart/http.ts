@@ -12,6 +12,7 @@ import type { Env } from "../../env";
 import { ApiError, refuse, unwrap } from "../../http/errors";
 import type { RoomView } from "../../rooms/room-do";
 import { roomStub } from "../../rooms/stubs";
+import { notBanned } from "../../storage/bans";
 import { roomKeyOfNumber } from "../../storage/room-index";
 import { profilesOf } from "../../storage/users";
 import { verifySwappartToken } from "./auth";
@@ -99,7 +100,9 @@ const refusal = (c: Context, error: ChatError) =>
 const requireSwappartUser = createMiddleware<SwappartEnv>(async (c, next) => {
   const token = tokenFromRequest(c.req.raw);
   if (!token) refuse("unauthorized", "a Supabase access token is required (Authorization: Bearer <token>)");
-  c.set("user", unwrap(await verifySwappartToken(c.env, token)).user);
+  const { user } = unwrap(await verifySwappartToken(c.env, token));
+  unwrap(await notBanned(c.env.DB, user.id));
+  c.set("user", user);
   await next();
 });
 
