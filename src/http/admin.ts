@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireApiSecret } from "../auth/middleware";
 import type { Close } from "../dialects/codec";
 import { CloseCode } from "../domain/close-codes";
-import { userIdSchema } from "../domain/validation";
 import type { Env } from "../env";
 import { replayDeadLetters } from "../push/consumer";
 import { roomStub, userStub } from "../rooms/stubs";
@@ -10,6 +9,7 @@ import { banMessage, banUser, unbanUser } from "../storage/bans";
 import { roomKeysOf } from "../storage/user-rows";
 import { API_SECRET_SCHEME, jsonBody, jsonResponse, newApi } from "./api";
 import { errorResponses, refuse } from "./errors";
+import { memberParamsSchema } from "./schemas";
 
 const asAdmin = { middleware: requireApiSecret, security: [{ [API_SECRET_SCHEME]: [] }] };
 
@@ -39,9 +39,7 @@ export const DISCONNECT_REASONS = {
 
 type DisconnectReason = keyof typeof DISCONNECT_REASONS;
 
-const userParam = z.object({
-  user: userIdSchema.openapi({ param: { name: "user", in: "path" }, example: "bob" }),
-});
+const userParam = memberParamsSchema.pick({ user: true });
 const closedSchema = z.object({
   closed: z.number().int().openapi({ description: "Sockets closed (user sockets and room sockets)" }),
 });

@@ -1,3 +1,6 @@
+// Zod schemas built before @hono/zod-openapi loads lack `.openapi()`, and http/schemas.ts extends ones from
+// domain/validation.ts: load it before any module that builds schemas (the Swappart routes sort first).
+import "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { swappartRoutes } from "../dialects/swappart/http";
 import { limitsOf } from "../env";
