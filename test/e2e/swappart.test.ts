@@ -225,6 +225,8 @@ describe("Swappart (seed 002) against wrangler dev", () => {
     ).toEqual(envelopeOf(403));
     expect(await api("GET", "/rooms/999999999", owner.token)).toEqual(envelopeOf(404));
     expect(await api("DELETE", "/rooms/999999999", owner.token)).toEqual(envelopeOf(404));
+    const huge = { users: [], apartment_id: null, padding: "x".repeat(70_000) };
+    expect(await api("POST", "/rooms", owner.token, huge)).toEqual(envelopeOf(413));
     // A token that is not a Supabase one (its subject is not a UUID) is a 401, not a user.
     expect(await api("GET", "/rooms", await devToken("not-a-uuid"))).toEqual(envelopeOf(401));
   });

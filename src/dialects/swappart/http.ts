@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -8,7 +9,7 @@ import type { ChatError } from "../../domain/errors";
 import { newRoomKey } from "../../domain/ids";
 import type { Message, Profile, Room } from "../../domain/model";
 import { firstIssue } from "../../domain/validation";
-import type { Env } from "../../env";
+import { type Env, limitsOf } from "../../env";
 import { ApiError, refuse, unwrap } from "../../http/errors";
 import type { RoomView } from "../../rooms/room-do";
 import { roomStub } from "../../rooms/stubs";
@@ -106,6 +107,14 @@ const requireSwappartUser = createMiddleware<SwappartEnv>(async (c, next) => {
   await next();
 });
 
+swappartRoutes.use("/rooms/*", (c, next) => {
+  const maxSize = limitsOf(c.env).maxFrameBytes;
+  const tooLarge = {
+    code: "payload_too_large" as const,
+    message: `request body is larger than ${maxSize} bytes`,
+  };
+  return bodyLimit({ maxSize, onError: (c) => refusal(c, tooLarge) })(c, next);
+});
 swappartRoutes.use("/rooms/*", requireSwappartUser);
 
 swappartRoutes.post("/rooms", async (c) => {
