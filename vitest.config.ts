@@ -36,6 +36,8 @@ export default defineConfig({
                 FCM_PROJECT_ID: "parley-test",
                 FCM_SERVICE_ACCOUNT: testServiceAccount,
                 LIVE_PUSH_FAKE,
+                // `npm run fuzz` raises it; the suite runs a seeded few hundred frames per property.
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "300",
               },
               // Answers `*.push.test` with the fake FCM, token endpoint and webhook receivers; other hosts pass through.
               outboundService: outboundForTests,

@@ -40,6 +40,8 @@ const frameSchema = z.discriminatedUnion("type", [
     id: requestId,
     room: roomKey.optional(),
     since: sinceSchema.nullish(),
+    /** The epoch the client saw with `since`: a room re-created since then answers `conflict`. */
+    epoch: z.string().max(64).nullish(),
   }),
   z.object({ type: z.literal("unsubscribe"), id: requestId, room: roomKey.optional() }),
   draft.extend({ type: z.literal("send"), id: requestId, room: roomKey.optional() }),
@@ -64,7 +66,8 @@ function toCommand(frame: Frame, ctx: SessionContext): Command | string {
     case "send": {
       const key = room;
       if (!key) return "room is required on the user socket";
-      if (frame.type === "subscribe") return { kind: "subscribe", room: key, since: frame.since ?? null };
+      if (frame.type === "subscribe")
+        return { kind: "subscribe", room: key, since: frame.since ?? null, epoch: frame.epoch ?? null };
       if (frame.type === "unsubscribe") return { kind: "unsubscribe", room: key };
       if (frame.type === "typing") return { kind: "typing", room: key, typing: frame.typing };
       if (frame.type === "read") return { kind: "read", room: key, seq: frame.seq };
@@ -126,7 +129,7 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
       // `id` is the message id here (the issue's ack shape); a send correlates by its temp id.
       return { type: "ack", room: result.room, ...result.ack };
     case "subscribed":
-      return { type: "subscribed", ...ids, room: result.room, head: result.head };
+      return { type: "subscribed", ...ids, room: result.room, head: result.head, epoch: result.epoch };
     case "unsubscribed":
       return { type: "unsubscribed", ...ids, room: result.room };
     case "watching":
