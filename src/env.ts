@@ -24,6 +24,7 @@ export interface Env {
   RATE_BURST?: string;
   STOMP_APP_IDS?: string;
   PRESENCE_POLICY?: string;
+  SOCKET_ORIGINS?: string;
   FCM_BASE_URL?: string;
   FCM_PROJECT_ID?: string;
   FCM_SERVICE_ACCOUNT?: string;

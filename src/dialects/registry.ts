@@ -1,3 +1,4 @@
+import { actionCableCodec } from "./actioncable/codec";
 import type { Codec } from "./codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
@@ -13,6 +14,7 @@ export const dialects = {
   native: nativeCodec,
   stomp: stompCodec,
   haraj: harajCodec,
+  actioncable: actionCableCodec,
   swappart: swappartCodec,
 } satisfies Record<string, AnyCodec>;
 

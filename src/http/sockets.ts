@@ -5,7 +5,7 @@ import { type AnyCodec, type DialectName, dialectNames, dialects } from "../dial
 import { CloseCode } from "../domain/close-codes";
 import { closeFor, closeReason } from "../domain/errors";
 import type { Profile } from "../domain/model";
-import type { Env } from "../env";
+import { type Env, listVar } from "../env";
 import { roomStub, userStub } from "../rooms/stubs";
 import { socketUpgrade } from "../sessions/session";
 import { banMessage, banOf } from "../storage/bans";
@@ -58,6 +58,7 @@ function closeAtOnce(codec: AnyCodec, protocol: string | null, code: number, rea
       sessionId: crypto.randomUUID(),
       user: null,
       room: null,
+      subprotocol: protocol,
       maxFrameBytes: 0,
       now: () => new Date(),
       roomInfo: () => null,
@@ -91,6 +92,8 @@ async function negotiate(c: Ctx, name: DialectName): Promise<Upgrade | Response>
   const protocol = codec.chooseSubprotocol(offered);
   if (protocol === false)
     return errorResponse({ code: "bad_request", message: `${name} does not speak ${offered.join(", ")}` });
+  if (!originAllowed(c.req.header("Origin") ?? null, listVar(c.env.SOCKET_ORIGINS)))
+    return closeAtOnce(codec, protocol, CloseCode.UnauthorizedAction, "origin not allowed");
   const token = tokenFromRequest(c.req.raw) ?? codec.tokenFromSubprotocols?.(offered) ?? null;
   if (!token) {
     if (codec.auth === "url")
@@ -107,6 +110,23 @@ async function negotiate(c: Ctx, name: DialectName): Promise<Upgrade | Response>
   return { codec, protocol, user: identity.value.user, expiresAt: identity.value.expiresAt * 1000 };
 }
 
+/**
+ * Browsers send the page's Origin on every upgrade and cannot forge it; with an allow-list set, only those
+ * origins may open sockets. Clients that send none (servers, apps) are not browsers acting for another page.
+ */
+export function originAllowed(origin: string | null, allowed: readonly string[]): boolean {
+  return allowed.length === 0 || origin === null || allowed.includes(origin);
+}
+
+/** The earlier session the upgrade asks to resume, for dialects that resume (query parameter, else header). */
+function resumeSidOf(c: Ctx, codec: AnyCodec): string | undefined {
+  if (!codec.resume) return undefined;
+  const sid = c.req.query(codec.resume.param) ?? c.req.header(codec.resume.header);
+  return sid ? sid.slice(0, MAX_SESSION_ID_CHARS) : undefined;
+}
+
+const MAX_SESSION_ID_CHARS = 64;
+
 async function roomSocket(c: Ctx, name: DialectName): Promise<Response> {
   const upgrade = await negotiate(c, name);
   if (upgrade instanceof Response) return upgrade;
@@ -119,10 +139,17 @@ async function roomSocket(c: Ctx, name: DialectName): Promise<Response> {
 async function userSocket(c: Ctx, name: DialectName): Promise<Response> {
   const upgrade = await negotiate(c, name);
   if (upgrade instanceof Response) return upgrade;
-  const { protocol, user, expiresAt } = upgrade;
+  const { codec, protocol, user, expiresAt } = upgrade;
+  const resumeSid = resumeSidOf(c, codec);
   if (user)
     return userStub(c.env, user.id).fetch(
-      socketUpgrade(c.req.raw, { dialect: name, user, expiresAt, protocol }),
+      socketUpgrade(c.req.raw, {
+        dialect: name,
+        user,
+        expiresAt,
+        protocol,
+        ...(resumeSid ? { resumeSid } : {}),
+      }),
     );
   return gateFirstFrame(c.env, c.req.raw, name, protocol);
 }

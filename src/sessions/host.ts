@@ -1,4 +1,4 @@
-import type { Close, SessionContext } from "../dialects/codec";
+import type { Close, SessionContext, TaggedCommand } from "../dialects/codec";
 import { type AnyCodec, codecFor, type DialectName } from "../dialects/registry";
 import { CloseCode } from "../domain/close-codes";
 import type { Command, CommandOutcome } from "../domain/commands";
@@ -113,11 +113,16 @@ export class SessionHost {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE, KEEPALIVE));
   }
 
-  /** Accepts a socket for `init`, sends the dialect's opening frames, and returns the 101 answer. */
+  /**
+   * Accepts a socket for `init`, sends the dialect's opening frames, and returns the 101 answer. `kept` is the
+   * codec state of the earlier session the socket resumes (`SocketInit.resumeSid`), when the object still kept
+   * it: the codec restores from it, and the commands it returns run before any frame of the client's.
+   */
   accept(
     init: SocketInit,
     room: string | null,
     tags: string[] = [],
+    kept?: unknown,
   ): { response: Response; connection: Connection } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -129,13 +134,18 @@ export class SessionHost {
       authenticatedBy: init.user ? "upgrade" : null,
       expiresAt: init.expiresAt,
       room,
+      protocol: init.protocol,
       state: null,
       subs: {},
       follows: [...(codec.initialFollows ?? [])],
       watches: [],
       connectedAt: Date.now(),
     };
-    session.state = init.handoff ? init.handoff.state : codec.initialState(this.contextOf(session));
+    const restored =
+      kept !== undefined && codec.resume ? codec.resume.restore(kept, this.contextOf(session)) : null;
+    session.state = init.handoff
+      ? init.handoff.state
+      : (restored?.state ?? codec.initialState(this.contextOf(session)));
     this.ctx.acceptWebSocket(server, init.user ? [`user:${init.user.id}`, ...tags] : tags);
     this.persist(server, session);
     const connection = new Connection(server, this);
@@ -144,6 +154,8 @@ export class SessionHost {
       connection.update({ state: opened.state });
       connection.send(opened.frames);
       if (opened.close) connection.close(opened.close);
+      else if (restored?.commands.length)
+        this.enqueue(server, () => this.resume(connection, restored.commands));
     }
     const response = new Response(null, {
       status: 101,
@@ -192,6 +204,7 @@ export class SessionHost {
       sessionId: session.sid,
       user: session.user,
       room: session.room,
+      subprotocol: session.protocol,
       maxFrameBytes: this.limits.maxFrameBytes,
       now: () => new Date(),
       roomInfo: (key) => this.hooks.roomInfo(key),
@@ -201,8 +214,13 @@ export class SessionHost {
   /** Handles one incoming frame, after every earlier frame of the same socket. */
   onMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
     this.lastFrameAt.set(ws, Date.now());
+    return this.enqueue(ws, () => this.handle(ws, frame));
+  }
+
+  /** Runs `work` after everything already queued for the socket. */
+  private enqueue(ws: WebSocket, work: () => Promise<void>): Promise<void> {
     const prior = this.queues.get(ws) ?? Promise.resolve();
-    const next = prior.then(() => this.handle(ws, frame));
+    const next = prior.then(work);
     this.queues.set(ws, next);
     return next;
   }
@@ -216,20 +234,7 @@ export class SessionHost {
       connection.update({ state: decoded.state });
       // A closing decode (e.g. STOMP SEND then DISCONNECT in one message) still runs what came before the close.
       if (!decoded.close) connection.send(decoded.replies);
-      for (const { command, tag } of decoded.commands) {
-        const { outcome, before } = await this.run(connection, command);
-        if (before?.length) connection.send(before.flatMap((e) => connection.encode(e)));
-        const answer = codec.encodeOutcome(
-          connection.session.state,
-          tag,
-          command,
-          outcome,
-          connection.context,
-        );
-        connection.update({ state: answer.state });
-        connection.send(answer.frames);
-        if (answer.close) return connection.close(answer.close);
-      }
+      if (!(await this.runAll(connection, decoded.commands))) return;
       if (decoded.close) {
         connection.send(decoded.replies);
         connection.close(decoded.close);
@@ -238,6 +243,36 @@ export class SessionHost {
       console.error("session frame failed", connection.session.dialect, error);
       connection.close({ code: CloseCode.ServerError, reason: "internal error" });
     }
+  }
+
+  /** Re-follows what a resumed session followed, before the client's first frame is handled. */
+  private async resume(connection: Connection, commands: TaggedCommand[]): Promise<void> {
+    try {
+      await this.runAll(connection, commands);
+    } catch (error) {
+      console.error("session resumption failed", connection.session.dialect, error);
+      connection.close({ code: CloseCode.ServerError, reason: "internal error" });
+    }
+  }
+
+  /**
+   * Runs decoded commands in order, answering each through the codec; false when an answer closed the socket
+   * (the commands after it are not run).
+   */
+  private async runAll(connection: Connection, commands: TaggedCommand[]): Promise<boolean> {
+    const codec = connection.codec;
+    for (const { command, tag } of commands) {
+      const { outcome, before } = await this.run(connection, command);
+      if (before?.length) connection.send(before.flatMap((e) => connection.encode(e)));
+      const answer = codec.encodeOutcome(connection.session.state, tag, command, outcome, connection.context);
+      connection.update({ state: answer.state });
+      connection.send(answer.frames);
+      if (answer.close) {
+        connection.close(answer.close);
+        return false;
+      }
+    }
+    return true;
   }
 
   private async run(connection: Connection, command: Command): Promise<Executed> {

@@ -1,4 +1,5 @@
 import type { FollowScope } from "../domain/commands";
+import type { RoomEvent } from "../domain/events";
 import type { Profile } from "../domain/model";
 
 /** A socket's session, kept in its attachment so it survives hibernation. */
@@ -17,6 +18,8 @@ export interface Session {
   expiresAt: number | null;
   /** The room a room-scoped socket's URL names. */
   room: string | null;
+  /** The subprotocol echoed at the upgrade, null for none. */
+  protocol: string | null;
   /** The dialect's own state. */
   state: unknown;
   /** Subscribed rooms (followed with presence) → the last seq already sent to this socket when it subscribed. */
@@ -39,6 +42,8 @@ export interface SocketInit {
    * so the owning object continues it instead of starting over (a DDP `connect` already answered).
    */
   handoff?: { sid: string; state: unknown };
+  /** The id of an earlier session of this user that the socket asks to resume (the dialect's `resume`). */
+  resumeSid?: string;
 }
 
 const SOCKET_INIT_HEADER = "X-Parley-Socket";
@@ -66,3 +71,25 @@ export function reauthRefusal(session: Session, userId: string): string | null {
 /** Whether a room event's room is one the session follows in full. */
 export const followsRoom = (session: Session, room: string): boolean =>
   room in session.subs || session.follows.includes("rooms");
+
+/** Whether a room event is about a thread: a reply, or a change of a reply or of a thread's root. */
+export function isThreadEvent(event: RoomEvent): boolean {
+  switch (event.type) {
+    case "message":
+      return event.message.parent_id !== null;
+    case "message_updated":
+      return event.message.parent_id !== null || event.message.thread !== null;
+    case "message_deleted":
+      return event.message.parent_id !== null || event.message.thread !== null || event.parent !== null;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether a session hosted by its user's object wants a room event of one of the user's rooms: it follows the
+ * room, or it follows threads and the event is about one. (Every thread of the user's rooms: the user object
+ * does not track who takes part in which thread.)
+ */
+export const wantsRoomEvent = (session: Session, event: RoomEvent): boolean =>
+  followsRoom(session, event.room) || (session.follows.includes("threads") && isThreadEvent(event));

@@ -20,6 +20,16 @@ export interface Job {
 const MAX_BACKOFF_MS = 30_000;
 
 /**
+ * Where an object keeps the codec state of closed sessions whose dialect resumes them (`Codec.resume`), by
+ * session id, until `until` (ms since the epoch). `take` answers a state once and forgets it.
+ */
+export interface KeptSessions {
+  keep(sid: string, dialect: string, state: unknown, until: number): void;
+  /** The kept state, or undefined when none is kept (any more) under that id for that dialect. */
+  take(sid: string, dialect: string, now: number): unknown;
+}
+
+/**
  * The base both Durable Objects share (partyserver's shape): it owns the platform handlers — `fetch` for socket
  * upgrades, the `webSocket*` handlers and `alarm` — and calls the hooks its subclass defines.
  */
@@ -47,15 +57,25 @@ export abstract class SocketObject extends DurableObject<Env> {
   protected jobs(): Job[] {
     return [];
   }
+  /** Where closed sessions are kept for resumption; null (the default) when this object resumes none. */
+  protected keptSessions(): KeptSessions | null {
+    return null;
+  }
 
   override async fetch(request: Request): Promise<Response> {
     const init = readSocketUpgrade(request);
     if (!init) return errorResponse({ code: "bad_request", message: "expected a WebSocket upgrade" }, 426);
     const admitted = await this.admit(init);
     if (admitted instanceof Response) return admitted;
-    const { response, connection } = this.sockets.accept(init, admitted.room);
+    const kept =
+      init.resumeSid && init.user
+        ? this.keptSessions()?.take(init.resumeSid, init.dialect, Date.now())
+        : undefined;
+    const { response, connection } = this.sockets.accept(init, admitted.room, [], kept);
     await this.onOpen(connection);
-    await this.wakeAt(Date.now() + AUTH_GRACE_MS);
+    // The sweep sends the first heartbeat, and checks the auth grace.
+    const heartbeat = connection.codec.heartbeat?.intervalMs ?? AUTH_GRACE_MS;
+    await this.wakeAt(Date.now() + Math.min(heartbeat, AUTH_GRACE_MS));
     return response;
   }
 
@@ -74,7 +94,16 @@ export abstract class SocketObject extends DurableObject<Env> {
 
   private async gone(ws: WebSocket): Promise<void> {
     const connection = this.sockets.connection(ws);
-    if (connection) await this.onGone(connection);
+    if (!connection) return;
+    const { session, codec } = connection;
+    if (codec.resume && session.user)
+      this.keptSessions()?.keep(
+        session.sid,
+        session.dialect,
+        session.state,
+        Date.now() + codec.resume.keepMs,
+      );
+    await this.onGone(connection);
   }
 
   /** Runs every job, then the socket timers, and sets the alarm for whatever is due first. */

@@ -6,7 +6,7 @@ import type { DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
-import type { Message, Profile, Room, RoomBrief } from "../domain/model";
+import type { Message, Profile, Role, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
 import { type Env, listVar } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
@@ -16,8 +16,14 @@ import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
 import type { RoomView } from "../rooms/membership";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
-import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
-import { type Job, SocketObject } from "../sessions/socket-object";
+import {
+  followsRoom,
+  reauthRefusal,
+  type Session,
+  type SocketInit,
+  wantsRoomEvent,
+} from "../sessions/session";
+import { type Job, type KeptSessions, SocketObject } from "../sessions/socket-object";
 import { notBanned } from "../storage/bans";
 import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
@@ -91,6 +97,10 @@ export class UserDO extends SocketObject {
 
   protected override jobs(): Job[] {
     return [{ name: "push release", run: async (now) => this.releasePushes(now) }];
+  }
+
+  protected override keptSessions(): KeptSessions {
+    return this.store;
   }
 
   protected roomInfo(key: string): RoomBrief | null {
@@ -197,7 +207,7 @@ export class UserDO extends SocketObject {
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
-    this.sockets.fanOut(events, (session, event) => followsRoom(session, event.room));
+    this.sockets.fanOut(events, wantsRoomEvent);
     this.countUnread(room, events);
     const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
     const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
@@ -205,13 +215,21 @@ export class UserDO extends SocketObject {
     for (const connection of others) connection.send(connection.encode(inbox));
   }
 
-  /** The user was added to a room: if online, start following it. */
+  /** The user was added to a room: if online, start following it, and tell the user's sockets. */
   async joinedRoom(room: string): Promise<void> {
     const user = this.store.profile();
     const connections = this.liveConnections();
     if (!user || connections.length === 0) return;
     await this.attach(user, room);
-    const event: UserEvent = { type: "room_added", room, listing: null };
+    // The room as the user's list shows it: named, with the user's role (a room just joined has nothing unread).
+    const access = (await roomStub(this.env, room).access(user.id)) as Outcome<{
+      room: Room;
+      role: Role | null;
+    }>;
+    const listing: RoomListing | null = access.ok
+      ? { ...access.value, unread: 0, mentions: 0, last_message: null, pinned_at: null }
+      : null;
+    const event: UserEvent = { type: "room_added", room, listing };
     for (const connection of connections) connection.send(connection.encode(event));
   }
 

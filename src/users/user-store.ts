@@ -1,11 +1,15 @@
 import type { Message, Profile, RoomBrief } from "../domain/model";
 import { emptyPushState, type PushState } from "../push/decision";
+import type { KeptSessions } from "../sessions/socket-object";
+
+/** Closed sessions kept for resumption per user; the oldest go first beyond this (one per device is typical). */
+const MAX_KEPT_SESSIONS = 20;
 
 /**
  * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
  * delivering to this object, and unread messages per room (for inbox updates).
  */
-export class UserStore {
+export class UserStore implements KeptSessions {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS profile (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, last_seen TEXT);
@@ -17,6 +21,9 @@ export class UserStore {
       CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS briefs (room TEXT PRIMARY KEY, json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS kept_sessions (
+        sid TEXT PRIMARY KEY, dialect TEXT NOT NULL, state TEXT NOT NULL, until INTEGER NOT NULL
+      );
     `);
   }
 
@@ -151,6 +158,33 @@ export class UserStore {
 
   savePushState(state: PushState): void {
     this.sql.exec("INSERT OR REPLACE INTO push_state (id, json) VALUES (1, ?)", JSON.stringify(state));
+  }
+
+  keep(sid: string, dialect: string, state: unknown, until: number): void {
+    this.sql.exec("DELETE FROM kept_sessions WHERE until < ?", Date.now());
+    this.sql.exec(
+      "INSERT OR REPLACE INTO kept_sessions (sid, dialect, state, until) VALUES (?, ?, ?, ?)",
+      sid,
+      dialect,
+      JSON.stringify(state),
+      until,
+    );
+    this.sql.exec(
+      `DELETE FROM kept_sessions WHERE sid NOT IN
+         (SELECT sid FROM kept_sessions ORDER BY until DESC LIMIT ${MAX_KEPT_SESSIONS})`,
+    );
+  }
+
+  take(sid: string, dialect: string, now: number): unknown {
+    const row = this.sql
+      .exec<{ dialect: string; state: string; until: number }>(
+        "SELECT dialect, state, until FROM kept_sessions WHERE sid = ?",
+        sid,
+      )
+      .toArray()[0];
+    if (!row) return undefined;
+    this.sql.exec("DELETE FROM kept_sessions WHERE sid = ?", sid);
+    return row.dialect === dialect && row.until >= now ? (JSON.parse(row.state) as unknown) : undefined;
   }
 
   private column(query: string): string[] {
