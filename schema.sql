@@ -13,6 +13,14 @@ CREATE TABLE IF NOT EXISTS users (
   updated_at TEXT NOT NULL
 );
 
+-- Service-wide bans (POST /v1/admin/users/{id}/ban), next to each room's own: a banned user's tokens are refused
+-- at every upgrade, first-frame auth and HTTP request, and their live sockets are closed (4005).
+CREATE TABLE IF NOT EXISTS user_bans (
+  user_id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  banned_at TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS rooms (
   -- The numeric id some dialects use.
   id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -33,6 +33,21 @@ export interface Env {
   WEBHOOK_URLS?: string;
   WEBHOOK_SECRET?: string;
   PUSH_COLLAPSE_WINDOW_SECONDS?: string;
+  /** Supabase access tokens (Swappart): the project's JWT secret, or its key set; and the issuer to require. */
+  SUPABASE_JWT_SECRET?: string;
+  SUPABASE_JWKS_URL?: string;
+  SUPABASE_JWT_ISSUER?: string;
+  /** Comma-separated dialects whose users keep one socket: a new one closes the older ones (4008). */
+  SINGLE_DEVICE_DIALECTS?: string;
+  /** The content policy run before a message is stored (`src/rooms/moderation.ts`). */
+  CONTENT_BLOCKED_WORDS?: string;
+  MODERATION_WEBHOOK_URL?: string;
+  MODERATION_WEBHOOK_SECRET?: string;
+  MODERATION_TIMEOUT_MS?: string;
+  /** `open` stores a message the webhook could not judge in time; `closed` refuses it. */
+  MODERATION_FAILURE?: string;
+  /** The web client's static files (wrangler.toml `[assets]`), served at `/` for requests that are not upgrades. */
+  ASSETS: Fetcher;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */
@@ -50,7 +65,7 @@ export interface Limits {
 /** The default hot window: resume replays at most this many events from the room's own log. */
 export const HOT_EVENTS = 5000;
 
-function positiveInt(raw: string | undefined, fallback: number): number {
+export function positiveInt(raw: string | undefined, fallback: number): number {
   const n = Number(raw);
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback;
 }

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { Profile } from "../domain/model";
 import { type Env, jwtConfigOf } from "../env";
 import { ApiError, refuse, unwrap } from "../http/errors";
+import { notBanned } from "../storage/bans";
 import { bearerCredential, tokenFromRequest, verifyChatToken } from "./jwt";
 
 type AuthedEnv = { Bindings: Env; Variables: { user: Profile } };
@@ -11,6 +12,7 @@ export const requireUser = createMiddleware<AuthedEnv>(async (c, next) => {
   const token = tokenFromRequest(c.req.raw);
   if (!token) refuse("unauthorized", "a chat token is required (Authorization: Bearer <token>)");
   const identity = unwrap(await verifyChatToken(jwtConfigOf(c.env), token));
+  unwrap(await notBanned(c.env.DB, identity.user.id));
   c.set("user", identity.user);
   await next();
 });

@@ -1,6 +1,9 @@
+import { type Identity, verifyChatToken } from "../auth/jwt";
 import type { Command, CommandOutcome, FollowScope } from "../domain/commands";
+import type { Outcome } from "../domain/errors";
 import type { ChatEvent } from "../domain/events";
 import type { Profile, RoomBrief } from "../domain/model";
+import { type Env, jwtConfigOf } from "../env";
 
 /** The name a dialect is registered under (`src/dialects/registry.ts` derives the closed union). */
 export type DialectId = string;
@@ -22,6 +25,9 @@ export interface Endpoint {
  *   Haraj `auth`, DDP `login`, native `auth`).
  */
 export type AuthPolicy = "url" | "first_frame";
+
+/** Checks a token a client presents and names its user. */
+export type TokenVerifier = (env: Env, token: string) => Promise<Outcome<Identity>>;
 
 export interface Close {
   code: number;
@@ -75,6 +81,12 @@ export interface Codec<State, Tag = unknown> {
   name: DialectId;
   endpoints: readonly Endpoint[];
   auth: AuthPolicy;
+  /**
+   * How this dialect's tokens are verified, when not with the deployment's own chat-token settings (`JWT_*`):
+   * Swappart's are Supabase access tokens. The hosts call it wherever a token of the dialect arrives (the
+   * upgrade, a first-frame auth); translation stays pure. See `verifyDialectToken`.
+   */
+  verifyToken?: TokenVerifier;
   /**
    * The subprotocol to echo among those the client offered: a string, null for none, or false to refuse the
    * upgrade (the client offered only ones this dialect does not speak).
@@ -151,4 +163,13 @@ export interface Codec<State, Tag = unknown> {
    * frame several (native batch frame, concatenated STOMP frames), else one message per frame.
    */
   batch(frames: string[]): string[];
+}
+
+/** Verifies `token` as `codec`'s clients present it: its own verifier, else the deployment's chat tokens. */
+export function verifyDialectToken(
+  codec: Pick<Codec<unknown>, "verifyToken">,
+  env: Env,
+  token: string,
+): Promise<Outcome<Identity>> {
+  return codec.verifyToken ? codec.verifyToken(env, token) : verifyChatToken(jwtConfigOf(env), token);
 }

@@ -3,6 +3,7 @@ import type { Codec } from "./codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
 import { stompCodec } from "./stomp/codec";
+import { swappartCodec } from "./swappart/codec";
 
 // Each codec's state and tag types are its own; the host only stores and hands them back.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry of codecs
@@ -14,6 +15,7 @@ export const dialects = {
   stomp: stompCodec,
   haraj: harajCodec,
   actioncable: actionCableCodec,
+  swappart: swappartCodec,
 } satisfies Record<string, AnyCodec>;
 
 export type DialectName = keyof typeof dialects;

@@ -1,4 +1,8 @@
+// Zod schemas built before @hono/zod-openapi loads lack `.openapi()`, and http/schemas.ts extends ones from
+// domain/validation.ts: load it before any module that builds schemas (the Swappart routes sort first).
+import "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { swappartRoutes } from "../dialects/swappart/http";
 import { limitsOf } from "../env";
 import { adminRoutes } from "./admin";
 import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi } from "./api";
@@ -33,7 +37,17 @@ export function createApp() {
   app.route("/", searchRoutes);
   app.route("/", socketRoutes);
   app.route("/", harajRoutes);
+  app.route("/", swappartRoutes);
   app.route("/", adminRoutes);
+  // `/` runs the Worker first (wrangler.toml) because Swappart's socket lives there; every request that is not
+  // an upgrade gets the web client, as the assets would serve it.
+  app.on(["GET", "HEAD"], "/", (c) => c.env.ASSETS.fetch(c.req.raw));
+  app.all("/", (c) =>
+    errorResponse(
+      { code: "bad_request", message: `${c.req.method} / is not allowed; GET / is the web client` },
+      405,
+    ),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", CHAT_TOKEN_SCHEME, {
     type: "http",

@@ -1,9 +1,8 @@
-import { verifyChatToken } from "../auth/jwt";
-import type { Close, SessionContext } from "../dialects/codec";
+import { type Close, type SessionContext, verifyDialectToken } from "../dialects/codec";
 import { type AnyCodec, type DialectName, dialects } from "../dialects/registry";
 import { CloseCode } from "../domain/close-codes";
 import { closeReason } from "../domain/errors";
-import { type Env, jwtConfigOf, limitsOf } from "../env";
+import { type Env, limitsOf } from "../env";
 import { userStub } from "../rooms/stubs";
 import { socketUpgrade } from "../sessions/session";
 import { AUTH_GRACE_MS } from "../sessions/timers";
@@ -67,7 +66,7 @@ export function gateFirstFrame(
       refuse(decoded.replies, decoded.close, { code: CloseCode.NoAuthToken, reason: "authenticate first" });
       return;
     }
-    const identity = await verifyChatToken(jwtConfigOf(env), auth.command.token);
+    const identity = await verifyDialectToken(codec, env, auth.command.token);
     if (!identity.ok) {
       const answer = codec.encodeOutcome(state, auth.tag, auth.command, identity, ctx);
       state = answer.state;

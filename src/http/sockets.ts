@@ -1,12 +1,14 @@
 import { type Context, Hono } from "hono";
-import { tokenFromRequest, verifyChatToken } from "../auth/jwt";
+import { tokenFromRequest } from "../auth/jwt";
+import { verifyDialectToken } from "../dialects/codec";
 import { type AnyCodec, type DialectName, dialectNames, dialects } from "../dialects/registry";
 import { CloseCode } from "../domain/close-codes";
-import { closeReason } from "../domain/errors";
+import { closeFor, closeReason } from "../domain/errors";
 import type { Profile } from "../domain/model";
-import { type Env, jwtConfigOf, listVar } from "../env";
+import { type Env, listVar } from "../env";
 import { roomStub, userStub } from "../rooms/stubs";
 import { socketUpgrade } from "../sessions/session";
+import { banMessage, banOf } from "../storage/bans";
 import { resolveRoomRef } from "../storage/room-index";
 import { errorResponse } from "./errors";
 import { gateFirstFrame } from "./gate";
@@ -79,7 +81,11 @@ interface Upgrade {
   expiresAt: number | null;
 }
 
-/** What every upgrade settles first: the subprotocol, and the token on the upgrade if any (or the refusal). */
+/**
+ * What every upgrade settles first: the subprotocol, and the token on the upgrade if any (or the refusal): no
+ * token where the dialect needs one is 4001, a refused token 4002, a verifier that could not run (an unreachable
+ * key set) 4006, and a user banned from the service 4005.
+ */
 async function negotiate(c: Ctx, name: DialectName): Promise<Upgrade | Response> {
   const codec: AnyCodec = dialects[name];
   const offered = offeredProtocols(c.req.raw);
@@ -94,8 +100,13 @@ async function negotiate(c: Ctx, name: DialectName): Promise<Upgrade | Response>
       return closeAtOnce(codec, protocol, CloseCode.NoAuthToken, "a token is required");
     return { codec, protocol, user: null, expiresAt: null };
   }
-  const identity = await verifyChatToken(jwtConfigOf(c.env), token);
-  if (!identity.ok) return closeAtOnce(codec, protocol, CloseCode.InvalidToken, identity.error.message);
+  const identity = await verifyDialectToken(codec, c.env, token);
+  if (!identity.ok) {
+    const close = closeFor(identity.error);
+    return closeAtOnce(codec, protocol, close.code, close.reason);
+  }
+  const ban = await banOf(c.env.DB, identity.value.user.id);
+  if (ban) return closeAtOnce(codec, protocol, CloseCode.Banned, banMessage(ban));
   return { codec, protocol, user: identity.value.user, expiresAt: identity.value.expiresAt * 1000 };
 }
 

@@ -10,6 +10,7 @@ import { takeToken } from "../domain/rate-limit";
 import { checkReplyRoot } from "../domain/threads";
 import { checkDraftLimits, draftSchema, firstIssue } from "../domain/validation";
 import { FLUSH_DELAY_MS, type RoomCore } from "./core";
+import { contentRefusal } from "./moderation";
 
 /** Typing indicators expire unless renewed. */
 export const TYPING_TTL_MS = 10_000;
@@ -113,6 +114,9 @@ async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>)
   const draft = parsed.data;
   const limit = checkDraftLimits(draft, core.limits.maxMessageChars);
   if (limit) return fail(limit.code, limit.message);
+  // Before the temp id lookup: the policy may wait on its webhook, and the lookup must not be stale.
+  const refused = await contentRefusal(core.env, { room: room.key, sender_id: actor.id, text: draft.text });
+  if (refused) return refused;
   const earlier = await duplicateOf(turn, draft.temp_id);
   if (earlier) return earlier;
   const to = draft.to ?? null;

@@ -1,14 +1,15 @@
-import { verifyChatToken } from "../auth/jwt";
+import { verifyDialectToken } from "../dialects/codec";
 import type { Command, CommandOutcome, RoomRef } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
 import type { DurableEvent, RoomEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import type { Member, Profile, Role, Room, RoomBrief } from "../domain/model";
-import { type Env, jwtConfigOf, type Limits, limitsOf, listVar } from "../env";
+import { type Env, type Limits, limitsOf, listVar } from "../env";
 import { errorResponse } from "../http/errors";
 import type { Connection, Executed, SessionHost } from "../sessions/host";
 import { frameUser, reauthRefusal, type SocketInit } from "../sessions/session";
 import { type Job, SocketObject } from "../sessions/socket-object";
+import { notBanned } from "../storage/bans";
 import { type Handlers, isRoomCommand, messagingHandlers, type RoomCommand } from "./commands";
 import { FLUSH_DELAY_MS, type RoomCore } from "./core";
 import { FanOut } from "./fanout";
@@ -173,6 +174,17 @@ export class RoomDO extends SocketObject {
 
   // ---- room-scoped sockets ----
 
+  /** Closes the user's room sockets here, membership untouched (an admin disconnect, a service ban). */
+  async disconnect(userId: string, close: { code: number; reason: string }): Promise<number> {
+    let closed = 0;
+    for (const connection of this.sockets.connections()) {
+      if (connection.session.user?.id !== userId) continue;
+      connection.close(close);
+      closed++;
+    }
+    return closed;
+  }
+
   protected async admit(init: SocketInit): Promise<{ room: string } | Response> {
     const room = this.core.guard.room();
     if (!room) return errorResponse(refuse.roomNotFound().error);
@@ -217,7 +229,7 @@ export class RoomDO extends SocketObject {
         return { outcome: ok({ kind: "unsubscribed", room: room.key }) };
       }
       case "refresh_token": {
-        const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
+        const identity = await verifyDialectToken(connection.codec, this.env, command.token);
         if (!identity.ok) return { outcome: identity };
         if (identity.value.user.id !== user.id)
           return { outcome: refuse.forbidden("the new token names another user") };
@@ -263,8 +275,10 @@ export class RoomDO extends SocketObject {
     connection: Connection,
     command: Extract<Command, { kind: "auth" }>,
   ): Promise<CommandOutcome> {
-    const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
+    const identity = await verifyDialectToken(connection.codec, this.env, command.token);
     if (!identity.ok) return identity;
+    const banned = await notBanned(this.env.DB, identity.value.user.id);
+    if (!banned.ok) return banned;
     const refusal = reauthRefusal(connection.session, identity.value.user.id);
     if (refusal) return refuse.badRequest(refusal);
     const framed = frameUser(command, identity.value.user, listVar(this.env.STOMP_APP_IDS));

@@ -1,4 +1,5 @@
-import { verifyChatToken } from "../auth/jwt";
+import { type Close, verifyDialectToken } from "../dialects/codec";
+import { CloseCode } from "../domain/close-codes";
 import type { Command, CommandOutcome } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
 import type { ChatEvent, DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
@@ -9,7 +10,7 @@ import { mentions } from "../domain/mentions";
 import type { Message, Notification, Profile, Room, RoomBrief } from "../domain/model";
 import { type NotificationDraft, notificationPreview } from "../domain/notifications";
 import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
-import { type Env, jwtConfigOf, listVar, pushCollapseWindowMs } from "../env";
+import { type Env, listVar, pushCollapseWindowMs } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
@@ -19,6 +20,7 @@ import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
 import { followsRoom, frameUser, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
 import { type Job, type KeptSessions, SocketObject } from "../sessions/socket-object";
+import { notBanned } from "../storage/bans";
 import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { NotificationStore } from "./notification-store";
@@ -49,7 +51,27 @@ export class UserDO extends SocketObject {
   }
 
   protected override async onOpen(connection: Connection): Promise<void> {
-    if (connection.session.user) await this.cameOnline(connection.session.user);
+    if (!connection.session.user) return;
+    if (listVar(this.env.SINGLE_DEVICE_DIALECTS).includes(connection.session.dialect)) {
+      this.replaceOlderDevices(connection);
+    }
+    await this.cameOnline(connection.session.user);
+  }
+
+  /** Single-device mode: the user's older sockets of the same dialect make way for this one (4008). */
+  private replaceOlderDevices(connection: Connection): void {
+    for (const older of this.liveConnections(connection.ws)) {
+      if (older.session.dialect === connection.session.dialect) {
+        older.close({ code: CloseCode.NewDevice, reason: "New device connection" });
+      }
+    }
+  }
+
+  /** Closes every socket of the user hosted here (an admin disconnect, a ban); answers how many. */
+  async disconnect(close: Close): Promise<number> {
+    const connections = this.liveConnections();
+    for (const connection of connections) connection.close(close);
+    return connections.length;
   }
 
   protected override async onGone(connection: Connection): Promise<void> {
@@ -544,8 +566,10 @@ export class UserDO extends SocketObject {
     connection: Connection,
     command: Extract<Command, { kind: "auth" }>,
   ): Promise<CommandOutcome> {
-    const identity = await verifyChatToken(jwtConfigOf(this.env), command.token);
+    const identity = await verifyDialectToken(connection.codec, this.env, command.token);
     if (!identity.ok) return identity;
+    const banned = await notBanned(this.env.DB, identity.value.user.id);
+    if (!banned.ok) return banned;
     const current = connection.session.user;
     const refusal = reauthRefusal(connection.session, identity.value.user.id);
     if (refusal) return refuse.badRequest(refusal);
@@ -561,7 +585,7 @@ export class UserDO extends SocketObject {
   }
 
   private async refresh(connection: Connection, user: Profile, token: string): Promise<CommandOutcome> {
-    const identity = await verifyChatToken(jwtConfigOf(this.env), token);
+    const identity = await verifyDialectToken(connection.codec, this.env, token);
     if (!identity.ok) return identity;
     if (identity.value.user.id !== user.id) return refuse.forbidden("the new token names another user");
     const expiresAt = identity.value.expiresAt * 1000;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { api, baseUrl, devToken } from "./client";
-import { type Json, ofType, openWire, type Wire } from "./wire";
+import { type Json, nativeRoomSocket, ofType, openWire, type Wire } from "./wire";
 
 /**
  * Seed 002 (Swappart / PLIC-Chat) against `wrangler dev`, with a client written from the seed: the room API at
@@ -57,6 +57,25 @@ const send = (room_id: unknown, message: unknown, message_temp_id: unknown) => (
 
 const confirmation = (message_id: string) => (f: Json) =>
   f.type === "MessageSentConfirmation" && (f.data as Json).message_id === message_id;
+
+/** The dev API secret from .dev.vars, for the admin API. */
+const API_SECRET = "parley-dev-api-secret-not-for-production";
+
+const admin = (method: string, path: string, body?: unknown) => api(method, path, API_SECRET, body);
+
+/** A server-initiated close as the seed shows it: the Disconnection frame, then the close with the same code. */
+async function disconnectedWith(wire: Wire<Json>, code: number): Promise<void> {
+  expect(await wire.inbox.next(ofType("Disconnection"))).toEqual({
+    type: "Disconnection",
+    data: { code, reason: expect.any(String) },
+  });
+  expect((await wire.closed).code).toBe(code);
+}
+
+const envelopeOf = (status: number) => ({
+  status,
+  body: { error_message: expect.any(String), data: null },
+});
 
 describe("Swappart (seed 002) against wrangler dev", () => {
   it("serves the room API at the root paths in the envelope", async () => {
@@ -166,5 +185,165 @@ describe("Swappart (seed 002) against wrangler dev", () => {
       data: { confirmed: false },
     });
     expect((await tenantWire.closed).code).toBe(4012);
+  });
+
+  it("answers GET /rooms/:id field by field with numbers as numbers", async () => {
+    const [owner, tenant] = [await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id], 12);
+    const wire = await connected(tenant);
+    wire.send(send(roomId, "Hello", "front-d1"));
+    await wire.inbox.next(confirmation("front-d1"));
+    const details = await api<Json>("GET", `/rooms/${roomId}`, owner.token);
+    const room = {
+      apartment_id: 12,
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      messages: [
+        { id: 1, room_id: roomId, message: "Hello", sender_id: tenant.id, created_at: expect.any(String) },
+      ],
+      owner_id: owner.id,
+      participants_id: [owner.id, tenant.id],
+      room_id: roomId,
+    };
+    expect(details).toEqual({ status: 200, body: { ...room, error_message: null, data: room } });
+    expect(typeof roomId).toBe("number");
+  });
+
+  it("refuses what the seed's API does not allow, each in the envelope", async () => {
+    const [owner, tenant, stranger] = [await swappartUser(), await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    expect(await api("POST", "/rooms", owner.token, { users: ["not-a-uuid"] })).toEqual(envelopeOf(400));
+    expect(await api("POST", "/rooms", owner.token, { users: [], apartment_id: 1.5 })).toEqual(
+      envelopeOf(400),
+    );
+    expect(await api("GET", "/rooms/abc", owner.token)).toEqual(envelopeOf(400));
+    expect(await api("PUT", "/rooms", owner.token, { room_id: "1" })).toEqual(envelopeOf(400));
+    expect(await api("GET", "/rooms", `${owner.token}x`)).toEqual(envelopeOf(401));
+    expect(await api("GET", `/rooms/${roomId}`, stranger.token)).toEqual(envelopeOf(403));
+    expect(await api("DELETE", `/rooms/${roomId}`, tenant.token)).toEqual(envelopeOf(403));
+    expect(
+      await api("PUT", "/rooms", tenant.token, { room_id: roomId, users_to_add: [stranger.id] }),
+    ).toEqual(envelopeOf(403));
+    expect(await api("GET", "/rooms/999999999", owner.token)).toEqual(envelopeOf(404));
+    expect(await api("DELETE", "/rooms/999999999", owner.token)).toEqual(envelopeOf(404));
+    const huge = { users: [], apartment_id: null, padding: "x".repeat(70_000) };
+    expect(await api("POST", "/rooms", owner.token, huge)).toEqual(envelopeOf(413));
+    // A token that is not a Supabase one (its subject is not a UUID) is a 401, not a user.
+    expect(await api("GET", "/rooms", await devToken("not-a-uuid"))).toEqual(envelopeOf(401));
+  });
+
+  it("answers other methods on / with a JSON 405 and HEAD / like GET", async () => {
+    for (const method of ["POST", "DELETE", "PUT"]) {
+      const res = await fetch(`${baseUrl()}/`, { method });
+      expect(res.status).toBe(405);
+      expect(await res.json()).toEqual({ error: { code: "bad_request", message: expect.any(String) } });
+    }
+    const head = await fetch(`${baseUrl()}/`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toContain("text/html");
+  });
+
+  it("closes a user's sockets with 4003, 4004, 4007 or 4009 as the admin API's reason says", async () => {
+    const reasons = { user: 4003, admin: 4004, shutdown: 4007, other: 4009 };
+    // In parallel: a close the server starts outside a client frame completes on the client only after ~10 s.
+    await Promise.all(
+      Object.entries(reasons).map(async ([reason, code]) => {
+        const me = await swappartUser();
+        const wire = await connected(me);
+        expect(await admin("POST", `/v1/admin/users/${me.id}/disconnect`, { reason })).toEqual({
+          status: 200,
+          body: { closed: 1 },
+        });
+        await disconnectedWith(wire, code);
+      }),
+    );
+    const me = await swappartUser();
+    expect((await api("POST", `/v1/admin/users/${me.id}/disconnect`, me.token, {})).status).toBe(401);
+    expect((await admin("POST", `/v1/admin/users/${me.id}/disconnect`, { reason: "afk" })).status).toBe(400);
+  });
+
+  it("bans a user from the service: live sockets close with 4005, upgrades are refused, HTTP is 403", async () => {
+    const [owner, tenant] = [await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    const wire = await connected(tenant);
+    const banned = await admin("POST", `/v1/admin/users/${tenant.id}/ban`, { reason: "spam" });
+    expect(banned).toEqual({
+      status: 200,
+      body: { user_id: tenant.id, reason: "spam", banned_at: expect.any(String), closed: 1 },
+    });
+    await disconnectedWith(wire, 4005);
+    await disconnectedWith(socket(`?token=${tenant.token}`), 4005);
+    expect(await api("GET", `/rooms/${roomId}`, tenant.token)).toEqual(envelopeOf(403));
+    expect((await api("GET", "/v1/me", tenant.token)).status).toBe(403);
+
+    const unban = () =>
+      fetch(`${baseUrl()}/v1/admin/users/${tenant.id}/ban`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${API_SECRET}` },
+      });
+    expect((await unban()).status).toBe(204);
+    expect((await unban()).status).toBe(404);
+    const back = await connected(tenant);
+    back.send(send(roomId, "I am back", "front-back"));
+    expect(await back.inbox.next(confirmation("front-back"))).toMatchObject({ data: { confirmed: true } });
+  });
+
+  it("keeps one device per user: a new socket closes the older one with 4008", async () => {
+    const [owner, tenant] = [await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    const phone = await connected(tenant);
+    const laptop = await connected(tenant);
+    await disconnectedWith(phone, 4008);
+    laptop.send(send(roomId, "from the laptop", "front-laptop"));
+    expect(await laptop.inbox.next(confirmation("front-laptop"))).toMatchObject({
+      data: { confirmed: true },
+    });
+  });
+
+  it("refuses a message the content policy blocks, stores nothing, and closes with 4011", async () => {
+    const [owner, tenant] = [await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    const [ownerWire, tenantWire] = [await connected(owner), await connected(tenant)];
+    tenantWire.send(send(roomId, "You are a PARLEYBADWORD!", "front-bad"));
+    expect(await tenantWire.inbox.next()).toEqual({
+      type: "MessageSentConfirmation",
+      data: { confirmed: false, reason: expect.stringContaining("parleybadword"), message_id: "front-bad" },
+    });
+    await disconnectedWith(tenantWire, 4011);
+    ownerWire.send(send(roomId, "anyone?", "front-after"));
+    await ownerWire.inbox.next(confirmation("front-after"));
+    const details = await api<{ data: { messages: Json[] } }>("GET", `/rooms/${roomId}`, owner.token);
+    expect(details.body.data.messages.map((m) => [m.id, m.message])).toEqual([[1, "anyone?"]]);
+    expect(ownerWire.inbox.items.filter(ofType("MessageReceived"))).toEqual([]);
+  });
+
+  it("shares one room and one order with a native client, both ways", async () => {
+    const [owner, tenant] = [await swappartUser(), await swappartUser()];
+    const roomId = await createRoom(owner, [tenant.id]);
+    const native = await nativeRoomSocket(String(roomId), owner.token);
+    const swappart = await connected(tenant);
+
+    swappart.send(send(roomId, "one", "front-1"));
+    await swappart.inbox.next(confirmation("front-1"));
+    native.send({ type: "send", temp_id: "n-2", text: "two" });
+    expect(await swappart.inbox.next(ofType("MessageReceived"))).toEqual({
+      type: "MessageReceived",
+      data: { room_id: roomId, sender_id: owner.id, message: "two" },
+    });
+    swappart.send(send(roomId, "three", "front-3"));
+    await swappart.inbox.next(confirmation("front-3"));
+
+    const seen: [unknown, unknown][] = [];
+    for (let i = 0; i < 3; i++) {
+      const frame = await native.inbox.next(ofType("message"));
+      seen.push([frame.seq, (frame.message as Json).text]);
+    }
+    expect(seen).toEqual([
+      [1, "one"],
+      [2, "two"],
+      [3, "three"],
+    ]);
+    const details = await api<{ data: { messages: Json[] } }>("GET", `/rooms/${roomId}`, tenant.token);
+    expect(details.body.data.messages.map((m) => [m.id, m.message])).toEqual(seen);
+    native.ws.close();
   });
 });

@@ -100,6 +100,9 @@ describe("GET /v1/openapi.json", () => {
     ["post", "/v1/me/notifications/read"],
     ["get", "/v1/search"],
     ["post", "/v1/admin/push/dead-letters/replay"],
+    ["post", "/v1/admin/users/{user}/disconnect"],
+    ["post", "/v1/admin/users/{user}/ban"],
+    ["delete", "/v1/admin/users/{user}/ban"],
   ];
 
   it("describes every route of API v1 in OpenAPI 3.1 without a token", async () => {

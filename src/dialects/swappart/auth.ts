@@ -9,15 +9,13 @@ import { supabaseUserIdSchema } from "./requests";
  * `authenticated`, with the user's UUID as `sub`.
  */
 
-/** Worker variables for a deployment whose Swappart users sign in with Supabase. */
-export interface SupabaseVars {
-  /** The project's legacy JWT secret (a secret: `wrangler secret put`). */
-  SUPABASE_JWT_SECRET?: string;
-  /** `https://<project>.supabase.co/auth/v1/.well-known/jwks.json`; preferred over the secret when both are set. */
-  SUPABASE_JWKS_URL?: string;
-  /** `https://<project>.supabase.co/auth/v1`; when set, tokens must carry it as `iss`. */
-  SUPABASE_JWT_ISSUER?: string;
-}
+/**
+ * Worker variables for a deployment whose Swappart users sign in with Supabase: the project's legacy JWT secret
+ * (a secret: `wrangler secret put`); its key set `https://<project>.supabase.co/auth/v1/.well-known/jwks.json`,
+ * preferred over the secret when both are set; and `https://<project>.supabase.co/auth/v1`, which tokens must
+ * then carry as `iss`.
+ */
+export type SupabaseVars = Pick<Env, "SUPABASE_JWT_SECRET" | "SUPABASE_JWKS_URL" | "SUPABASE_JWT_ISSUER">;
 
 export const SUPABASE_AUDIENCE = "authenticated";
 
@@ -39,7 +37,7 @@ export function supabaseAuthConfig(vars: SupabaseVars): SupabaseAuthConfig | nul
 }
 
 /** The environment the shared verifier reads, its JWT settings replaced by Supabase's when those are set. */
-function verifierEnv(env: Env & SupabaseVars): JwtConfig {
+function verifierEnv(env: Env): JwtConfig {
   const config = supabaseAuthConfig(env);
   const base = jwtConfigOf(env);
   if (!config) return base;
@@ -53,10 +51,7 @@ function verifierEnv(env: Env & SupabaseVars): JwtConfig {
 }
 
 /** A Swappart user's identity from their access token: a verified token whose subject is a UUID. */
-export async function verifySwappartToken(
-  env: Env & SupabaseVars,
-  token: string,
-): Promise<Outcome<Identity>> {
+export async function verifySwappartToken(env: Env, token: string): Promise<Outcome<Identity>> {
   const identity = await verifyChatToken(verifierEnv(env), token);
   if (!identity.ok) return identity;
   if (!supabaseUserIdSchema.safeParse(identity.value.user.id).success) {

@@ -4,7 +4,9 @@ import type { Command } from "../../domain/commands";
 import type { ChatError } from "../../domain/errors";
 import { firstIssue, tempIdSchema } from "../../domain/validation";
 import type { Close, Codec, Decoded } from "../codec";
+import { verifySwappartToken } from "./auth";
 import { closeReason, confirmationFrame, disconnectionFrame, messageReceivedFrame } from "./frames";
+import { roomNumberSchema } from "./requests";
 
 /** Swappart sessions keep no state of their own: a send is answered from its tag alone. */
 export type SwappartState = null;
@@ -16,9 +18,6 @@ export interface SwappartTag {
 
 /** Deeper JSON than this is refused before parsing; Swappart frames nest two levels. */
 export const MAX_JSON_DEPTH = 32;
-
-/** Room ids are the rooms' numbers: positive integers that survive a round trip through a JSON number. */
-export const roomNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 /** The one client frame (seed 002, `SendMessage` with `MsgSendData`). Unknown fields are ignored. */
 const frameSchema = z.object({
@@ -132,6 +131,7 @@ export const swappartCodec: Codec<SwappartState, SwappartTag> = {
   name: "swappart",
   endpoints: [{ path: "/", scope: "user" }],
   auth: "url",
+  verifyToken: verifySwappartToken,
   // Swappart names no subprotocol ("standard websocket"); whatever a client offers is left unanswered.
   chooseSubprotocol: () => null,
   initialFollows: ["rooms"],

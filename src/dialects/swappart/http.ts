@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -8,13 +9,14 @@ import type { ChatError } from "../../domain/errors";
 import { newRoomKey } from "../../domain/ids";
 import type { Message, Profile, Room } from "../../domain/model";
 import { firstIssue } from "../../domain/validation";
-import type { Env } from "../../env";
+import { type Env, limitsOf } from "../../env";
 import { ApiError, refuse, unwrap } from "../../http/errors";
 import type { RoomView } from "../../rooms/room-do";
 import { roomStub } from "../../rooms/stubs";
+import { notBanned } from "../../storage/bans";
 import { roomKeyOfNumber } from "../../storage/room-index";
 import { profilesOf } from "../../storage/users";
-import { type SupabaseVars, verifySwappartToken } from "./auth";
+import { verifySwappartToken } from "./auth";
 import { failure, statusOf, success, successAndBare } from "./envelope";
 import {
   createRoomSchema,
@@ -31,7 +33,7 @@ import { allRoomsOf, participantsOf } from "./store";
  * validate, resolve room numbers and shape the answers.
  */
 
-type SwappartEnv = { Bindings: Env & SupabaseVars; Variables: { user: Profile } };
+type SwappartEnv = { Bindings: Env; Variables: { user: Profile } };
 
 export const swappartRoutes = new Hono<SwappartEnv>();
 
@@ -99,10 +101,20 @@ const refusal = (c: Context, error: ChatError) =>
 const requireSwappartUser = createMiddleware<SwappartEnv>(async (c, next) => {
   const token = tokenFromRequest(c.req.raw);
   if (!token) refuse("unauthorized", "a Supabase access token is required (Authorization: Bearer <token>)");
-  c.set("user", unwrap(await verifySwappartToken(c.env, token)).user);
+  const { user } = unwrap(await verifySwappartToken(c.env, token));
+  unwrap(await notBanned(c.env.DB, user.id));
+  c.set("user", user);
   await next();
 });
 
+swappartRoutes.use("/rooms/*", (c, next) => {
+  const maxSize = limitsOf(c.env).maxFrameBytes;
+  const tooLarge = {
+    code: "payload_too_large" as const,
+    message: `request body is larger than ${maxSize} bytes`,
+  };
+  return bodyLimit({ maxSize, onError: (c) => refusal(c, tooLarge) })(c, next);
+});
 swappartRoutes.use("/rooms/*", requireSwappartUser);
 
 swappartRoutes.post("/rooms", async (c) => {

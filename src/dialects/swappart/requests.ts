@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { fail, type Outcome, ok } from "../../domain/errors";
 import type { Role } from "../../domain/model";
-import { roomNumberSchema } from "./codec";
 
 /** The request bodies and path parameters of the Swappart room API (seed 002), and how an update applies. */
+
+/** Room ids are the rooms' numbers: positive integers that survive a round trip through a JSON number. */
+export const roomNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 /** Supabase user ids are UUIDs. */
 export const supabaseUserIdSchema = z.uuid();
