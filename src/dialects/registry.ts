@@ -1,4 +1,5 @@
 import type { Codec } from "./codec";
+import { ddpCodec } from "./ddp/codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
 import { stompCodec } from "./stomp/codec";
@@ -12,6 +13,7 @@ export const dialects = {
   native: nativeCodec,
   stomp: stompCodec,
   haraj: harajCodec,
+  ddp: ddpCodec,
 } satisfies Record<string, AnyCodec>;
 
 export type DialectName = keyof typeof dialects;
