@@ -15,6 +15,8 @@ const D1_PAGE = 500;
 export interface HistoryPage {
   before?: number;
   after?: number;
+  /** Only messages created before this ISO time (DDP `loadHistory` pages by timestamp). */
+  before_at?: string;
   limit: number;
 }
 
@@ -72,6 +74,38 @@ export class RoomLog {
     return old ?? null;
   }
 
+  /**
+   * The seq of the first message created at or after `at` (one past the head when none was). Seqs are handed out
+   * in time order by the room's single writer, so a binary search over seqs finds it in a few indexed reads.
+   */
+  private async firstSeqAt(room: Room, userId: string, at: string): Promise<number> {
+    let low = 1;
+    let high = this.store.head() + 1;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const first = await this.firstAfter(room, userId, mid - 1, high);
+      if (!first || first.created_at >= at) high = mid;
+      else low = first.seq + 1;
+    }
+    return low;
+  }
+
+  /** The first message visible to `userId` with a seq in (after, before). */
+  private async firstAfter(
+    room: Room,
+    userId: string,
+    after: number,
+    before: number,
+  ): Promise<Message | null> {
+    const floor = this.store.floor();
+    if (after + 1 < floor) {
+      const [old] = await readMessageRows(this.db, room, userId, after, Math.min(floor, before), 1, false);
+      if (old) return old;
+    }
+    const [hot] = this.store.messages(userId, Math.max(after, floor - 1), before, 1, false);
+    return hot ?? null;
+  }
+
   /** Messages visible to `userId`, oldest first. */
   async history(room: Room, userId: string, query: HistoryPage): Promise<Message[]> {
     const limit = Math.max(1, Math.min(query.limit, MAX_HISTORY_PAGE));
@@ -86,7 +120,12 @@ export class RoomLog {
       const hot = this.store.messages(userId, Math.max(after, floor - 1), before, limit - old.length, false);
       return [...old, ...hot];
     }
-    const before = query.before ?? Number.MAX_SAFE_INTEGER;
+    const before = Math.min(
+      query.before ?? Number.MAX_SAFE_INTEGER,
+      query.before_at === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : await this.firstSeqAt(room, userId, query.before_at),
+    );
     const hot = this.store.messages(userId, floor - 1, before, limit, true);
     const old =
       hot.length < limit && floor > 1

