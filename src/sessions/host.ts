@@ -107,8 +107,6 @@ export interface HostHooks {
 export class SessionHost {
   private readonly cache = new WeakMap<WebSocket, Session>();
   private readonly queues = new WeakMap<WebSocket, Promise<void>>();
-  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
-  private readonly lastBeatAt = new WeakMap<WebSocket, number>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -139,6 +137,8 @@ export class SessionHost {
       follows: [...(codec.initialFollows ?? [])],
       watches: [],
       connectedAt: Date.now(),
+      lastFrameAt: 0,
+      lastBeatAt: null,
     };
     session.state = init.handoff ? init.handoff.state : codec.initialState(this.contextOf(session));
     this.ctx.acceptWebSocket(server, init.user ? [`user:${init.user.id}`, ...tags] : tags);
@@ -198,7 +198,7 @@ export class SessionHost {
 
   /** Handles one incoming frame, after every earlier frame of the same socket. */
   onMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    this.lastFrameAt.set(ws, Date.now());
+    this.connection(ws)?.update({ lastFrameAt: Date.now() });
     const prior = this.queues.get(ws) ?? Promise.resolve();
     const next = prior.then(() => this.handle(ws, frame));
     this.queues.set(ws, next);
@@ -307,7 +307,7 @@ export class SessionHost {
       const { ws, session } = connection;
       const codec = connection.codec;
       const lastBeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      const lastActive = Math.max(lastBeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
+      const lastActive = Math.max(lastBeat, session.lastFrameAt, session.connectedAt);
       if (!session.user) {
         const deadline = session.connectedAt + AUTH_GRACE_MS;
         if (now >= deadline) {
@@ -332,11 +332,10 @@ export class SessionHost {
         due(lastActive + idleLimit);
       }
       if (codec.heartbeat) {
-        const beatDue = (this.lastBeatAt.get(ws) ?? session.connectedAt) + codec.heartbeat.intervalMs;
+        const beatDue = (session.lastBeatAt ?? session.connectedAt) + codec.heartbeat.intervalMs;
         if (now >= beatDue) {
-          this.lastBeatAt.set(ws, now);
           const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
-          connection.update({ state: beat.state });
+          connection.update({ state: beat.state, lastBeatAt: now });
           connection.send(beat.frames);
           if (beat.close) {
             connection.close(beat.close);
