@@ -200,6 +200,18 @@ describe("DDP protocol frames", () => {
     expect(await wire.inbox.next(nosub("never"))).toEqual({ msg: "nosub", id: "never" });
   });
 
+  it("pings every 30 s: a session that answers pong stays, a silent one is closed", async () => {
+    const [talker, mute] = [await loggedIn(`dh${unique()}`), await loggedIn(`dm${unique()}`)];
+    talker.inbox.next(msg("ping"), 40_000).then(() => talker.send({ msg: "pong" }));
+    expect(await mute.inbox.next(msg("ping"), 40_000)).toEqual({ msg: "ping" });
+    expect(await mute.closed).toEqual({ code: 1000, reason: "heartbeat timed out" });
+    talker.send({ msg: "ping", id: "alive" });
+    expect(await talker.inbox.next((f) => f.msg === "pong" && f.id === "alive")).toEqual({
+      msg: "pong",
+      id: "alive",
+    });
+  }, 90_000);
+
   it("logout answers, then closes the session", async () => {
     const wire = await loggedIn(`ds${unique()}`);
     wire.send({ msg: "method", id: "out", method: "logout", params: [] });
