@@ -309,6 +309,87 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
   });
 });
 
+describe("the message lifecycle over DDP methods and streams", () => {
+  it("edits, reacts (toggling), pins, threads and deletes, each seen on the other member's streams", async () => {
+    const [me, peer] = [`la${unique()}`, `lb${unique()}`];
+    const room = await groupRoom(me, [peer]);
+    const [mine, theirs] = [await loggedIn(me), await loggedIn(peer)];
+    for (const wire of [mine, theirs]) {
+      wire.send({ msg: "sub", id: "m", name: "stream-room-messages", params: [room, false] });
+      wire.send({
+        msg: "sub",
+        id: "d",
+        name: "stream-notify-room",
+        params: [`${room}/deleteMessage`, false],
+      });
+      await wire.inbox.next((f) => f.msg === "ready" && (f.subs as string[]).includes("d"));
+    }
+    const call = async (wire: Wire<Json>, id: string, method: string, params: unknown[]) => {
+      wire.send({ msg: "method", id, method, params });
+      return wire.inbox.next(result(id));
+    };
+    const update = (match: (m: Json) => boolean) => (f: Json) =>
+      changed("stream-room-messages", room)(f) && match(((f.fields as Json).args as Json[])[0] as Json);
+
+    const root = (await call(mine, "1", "sendMessage", [{ rid: room, msg: "root" }])).result as Json;
+    await theirs.inbox.next(update((m) => m._id === root._id));
+
+    expect(
+      await call(mine, "2", "updateMessage", [{ _id: root._id, rid: room, msg: "root, edited" }]),
+    ).toEqual({
+      msg: "result",
+      id: "2",
+    });
+    const edited = await theirs.inbox.next(update((m) => m.msg === "root, edited"));
+    expect(((edited.fields as Json).args as Json[])[0]).toMatchObject({
+      _id: root._id,
+      editedAt: { $date: expect.any(Number) },
+      editedBy: { _id: me },
+    });
+    const notMine = await call(theirs, "3", "updateMessage", [{ _id: root._id, rid: room, msg: "hijack" }]);
+    expect(notMine.error).toMatchObject({ error: "error-not-allowed", errorType: "Meteor.Error" });
+
+    expect(await call(theirs, "4", "setReaction", [":+1:", root._id])).toEqual({ msg: "result", id: "4" });
+    const reacted = await mine.inbox.next(update((m) => m.reactions !== undefined));
+    expect(((reacted.fields as Json).args as Json[])[0]).toMatchObject({
+      reactions: { ":+1:": { usernames: [peer] } },
+    });
+    await call(theirs, "5", "setReaction", ["+1", root._id]);
+    await mine.inbox.next(update((m) => m._id === root._id && m.reactions === undefined));
+
+    const pinned = await call(mine, "6", "pinMessage", [{ _id: root._id, rid: room }]);
+    expect(pinned.result).toMatchObject({
+      _id: root._id,
+      pinned: true,
+      pinnedAt: { $date: expect.any(Number) },
+    });
+    await theirs.inbox.next(update((m) => m._id === root._id && m.pinned === true));
+
+    const reply = (await call(theirs, "7", "sendMessage", [{ rid: room, msg: "in thread", tmid: root._id }]))
+      .result as Json;
+    expect(reply).toMatchObject({ tmid: root._id });
+    const thread = await call(mine, "8", "getThreadMessages", [{ tmid: root._id }]);
+    expect((thread.result as Json[]).map((m) => m.msg)).toEqual(["in thread"]);
+
+    // Only its author or a room owner deletes a message.
+    expect((await call(theirs, "9", "deleteMessage", [{ _id: root._id }])).error).toMatchObject({
+      error: "error-not-allowed",
+    });
+    // A socket that never saw the message finds its room through the message index.
+    const fresh = await loggedIn(me);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await call(fresh, "10", "deleteMessage", [{ _id: root._id }])).toEqual({
+      msg: "result",
+      id: "10",
+    });
+    const gone = await theirs.inbox.next(changed("stream-notify-room", `${room}/deleteMessage`));
+    expect((gone.fields as Json).args).toEqual([{ _id: root._id }]);
+    expect((await call(fresh, "11", "deleteMessage", [{ _id: "no-such-message" }])).error).toMatchObject({
+      error: "error-invalid-message",
+    });
+  });
+});
+
 describe("real DDP clients", () => {
   it("@rocket.chat/ddp-client, simpleddp and a native socket in one room see one order", async () => {
     const [a, b, c] = [`dx${unique()}`, `dy${unique()}`, `dz${unique()}`];
