@@ -21,6 +21,8 @@ export interface Env {
   MAX_MESSAGE_CHARS?: string;
   RATE_PER_SECOND?: string;
   RATE_BURST?: string;
+  EDIT_WINDOW_SECONDS?: string;
+  HOT_EVENTS?: string;
   STOMP_APP_IDS?: string;
   FCM_BASE_URL?: string;
   FCM_PROJECT_ID?: string;
@@ -35,7 +37,12 @@ export interface Limits {
   maxMessageChars: number;
   ratePerSecond: number;
   rateBurst: number;
+  /** How many recent events a room keeps in its own log once they are in D1; older ones resume from D1. */
+  hotEvents: number;
 }
+
+/** The default hot window: resume replays at most this many events from the room's own log. */
+export const HOT_EVENTS = 5000;
 
 function positiveInt(raw: string | undefined, fallback: number): number {
   const n = Number(raw);
@@ -48,6 +55,7 @@ export function limitsOf(env: Env): Limits {
     maxMessageChars: positiveInt(env.MAX_MESSAGE_CHARS, 8000),
     ratePerSecond: positiveInt(env.RATE_PER_SECOND, 10),
     rateBurst: positiveInt(env.RATE_BURST, 30),
+    hotEvents: positiveInt(env.HOT_EVENTS, HOT_EVENTS),
   };
 }
 

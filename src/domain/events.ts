@@ -43,6 +43,8 @@ export type DurableEvent =
       user: Profile;
       added: boolean;
       reactions: ReactionSummary[];
+      /** The message with its new reactions, for dialects that re-send whole messages (DDP). */
+      message: Message;
     }
   | {
       type: "message_pinned";
@@ -141,6 +143,7 @@ function messageOf(event: RoomEvent): Message | null {
     case "message_updated":
     case "message_deleted":
     case "message_pinned":
+    case "reaction_changed":
       return event.message;
     default:
       return null;

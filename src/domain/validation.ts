@@ -30,7 +30,8 @@ export const draftSchema = z.object({
   custom_type: z.string().max(64).nullish(),
   data: boundedJsonSchema.optional(),
   to: userIdSchema.nullish(),
-  parent_id: z.string().max(64).nullish(),
+  /** The thread root: its id, or its seq in the room (`MessageRef`). */
+  parent_id: z.union([z.string().min(1).max(64), z.object({ seq: z.number().int().min(1) })]).nullish(),
 });
 
 /** Why a draft cannot be stored under the room's configurable rules, or null when it can. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Member, Message, Profile, RoomKind } from "../domain/model";
+import type { Member, Message, Profile, ReactionSummary, RoomKind } from "../domain/model";
 import { firstIssue } from "../domain/validation";
 import type { PushIntent } from "./decision";
 
@@ -22,6 +22,8 @@ export const WEBHOOK_EVENTS = [
   "message.created",
   "message.updated",
   "message.deleted",
+  "reaction.changed",
+  "message.pinned",
   "member.joined",
   "member.left",
 ] as const;
@@ -32,8 +34,21 @@ export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 export type WebhookEvent =
   | {
       event: "message.created" | "message.updated" | "message.deleted";
-      payload: { room: string; message: Message };
+      /** `message.updated` says what changed (`edit`, or `thread` on a root a reply changed). */
+      payload: { room: string; message: Message; change?: "edit" | "thread" };
     }
+  | {
+      event: "reaction.changed";
+      payload: {
+        room: string;
+        message: Message;
+        emoji: string;
+        user: Profile;
+        added: boolean;
+        reactions: ReactionSummary[];
+      };
+    }
+  | { event: "message.pinned"; payload: { room: string; message: Message; pinned: boolean; by: Profile } }
   | { event: "member.joined"; payload: { room: string; member: Member; profile: Profile } }
   | {
       event: "member.left";

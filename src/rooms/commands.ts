@@ -1,9 +1,13 @@
 import type { Command, CommandOutcome } from "../domain/commands";
 import { fail, ok, refuse } from "../domain/errors";
 import { newMessageId } from "../domain/ids";
+import { targetOf } from "../domain/lifecycle";
+import { extractMentions } from "../domain/mentions";
 import type { Message, Profile, Room } from "../domain/model";
-import type { Standing } from "../domain/permissions";
+import { notificationsFor } from "../domain/notifications";
+import { canMentionRoom, type Standing } from "../domain/permissions";
 import { takeToken } from "../domain/rate-limit";
+import { checkReplyRoot } from "../domain/threads";
 import { checkDraftLimits, draftSchema, firstIssue } from "../domain/validation";
 import { FLUSH_DELAY_MS, type RoomCore } from "./core";
 
@@ -89,6 +93,11 @@ export const messagingHandlers: Pick<Handlers, "send" | "typing" | "read" | "his
     return ok({ kind: "read", room: room.key, seq: target });
   },
   async history({ core, actor, room }, command) {
+    const threadId = command.query.thread_id;
+    if (threadId !== undefined) {
+      const root = targetOf(await core.log.find(room, threadId, actor.id), actor.id);
+      if (!root.ok) return root;
+    }
     const messages = await core.log.history(room, actor.id, command.query);
     return ok({ kind: "history", room: room.key, messages });
   },
@@ -98,27 +107,47 @@ export const typingEvent = (room: Room, user: Profile, typing: boolean, now: num
   ({ type: "typing", room: room.key, user, typing, at: new Date(now).toISOString() }) as const;
 
 async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>): Promise<CommandOutcome> {
-  const { core, actor, room, now } = turn;
+  const { core, actor, room, standing, now } = turn;
   const parsed = draftSchema.safeParse(command.draft);
   if (!parsed.success) return refuse.badRequest(firstIssue(parsed.error));
   const draft = parsed.data;
   const limit = checkDraftLimits(draft, core.limits.maxMessageChars);
   if (limit) return fail(limit.code, limit.message);
-  const earlier = core.store.findByTempId(actor.id, draft.temp_id);
-  if (earlier) {
-    const message = await core.log.message(room, earlier.seq, actor.id);
-    const ack = { temp_id: draft.temp_id, ...earlier, epoch: room.epoch, duplicate: true };
-    return message ? ok({ kind: "sent", room: room.key, ack, message }) : refuse.internal();
-  }
+  const earlier = await duplicateOf(turn, draft.temp_id);
+  if (earlier) return earlier;
   const to = draft.to ?? null;
   if (to !== null && (to === actor.id || !core.guard.mayParticipate(to)))
     return refuse.badRequest("the recipient is not in this room");
+  // A thread root older than the hot log is read from D1; the input gate opens meanwhile, so what the wait may
+  // have changed (the same temp id stored, the root deleted) is checked again after it.
+  const parentRef = draft.parent_id ?? null;
+  const found = parentRef === null ? null : await core.log.find(room, parentRef, actor.id);
+  if (parentRef !== null) {
+    const again = await duplicateOf(turn, draft.temp_id);
+    if (again) return again;
+    if (core.guard.room()?.epoch !== room.epoch) return refuse.roomNotFound();
+  }
   const bucket = takeToken(core.buckets.get(actor.id), now, core.limits.ratePerSecond, core.limits.rateBurst);
   core.buckets.set(actor.id, bucket.bucket);
   if (!bucket.allowed) return refuse.rateLimited(bucket.retryAfter);
   const createdAt = new Date(now).toISOString();
-  const message = core.transaction(() =>
-    core.store.appendMessage(
+  const mentioned = extractMentions(draft, {
+    senderId: actor.id,
+    isMember: (id) => core.guard.roleOf(id) !== null,
+    canMentionRoom: canMentionRoom(room, standing),
+  });
+  const stored = core.transaction(() => {
+    const root =
+      parentRef === null
+        ? null
+        : checkReplyRoot(
+            found ? (core.store.findMessage({ id: found.id }) ?? found) : null,
+            { to },
+            actor.id,
+          );
+    if (root && !root.ok) return root;
+    const parent = root?.value ?? null;
+    const message = core.store.appendMessage(
       (seq): Message => ({
         id: newMessageId(),
         room: room.key,
@@ -129,7 +158,8 @@ async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>)
         custom_type: draft.custom_type ?? null,
         data: draft.data ?? null,
         to,
-        parent_id: draft.parent_id ?? null,
+        parent_id: parent?.id ?? null,
+        parent_seq: parent?.seq ?? null,
         temp_id: draft.temp_id,
         created_at: createdAt,
         edited_at: null,
@@ -139,14 +169,32 @@ async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>)
         thread: null,
         reactions: [],
         pinned_at: null,
-        mentions: [],
-        mentions_room: false,
+        ...mentioned,
       }),
       now,
-    ),
-  );
+    );
+    // The thread's followers before this reply are the ones it notifies as a reply.
+    const threadFollowers = parent ? core.lifecycle.followers(parent.id) : [];
+    const members = core.guard.memberIds();
+    core.store.queueNotifications(notificationsFor(message, room, { members, threadFollowers }));
+    if (!parent) return ok({ message, rootEvent: null });
+    const thread = core.lifecycle.recordReply(parent, message);
+    const rootEvent = core.store.appendEvent((seq) => ({
+      type: "message_updated" as const,
+      room: room.key,
+      seq,
+      at: createdAt,
+      change: "thread" as const,
+      message: { ...parent, thread, changed_seq: seq },
+    }));
+    core.store.changeMessage(rootEvent.message, "thread", createdAt);
+    return ok({ message, rootEvent });
+  });
+  if (!stored.ok) return stored;
+  const { message, rootEvent } = stored.value;
   if (core.store.setTyping(actor, null)) core.publish(typingEvent(room, actor, false, now));
   core.publish({ type: "message", room: room.key, seq: message.seq, at: createdAt, message });
+  if (rootEvent) core.publish(rootEvent);
   const ack = {
     temp_id: draft.temp_id,
     id: message.id,
@@ -156,4 +204,13 @@ async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>)
     duplicate: false,
   };
   return ok({ kind: "sent", room: room.key, ack, message });
+}
+
+/** The first result for a temp id this sender already used: nothing is stored or sent again. */
+async function duplicateOf({ core, actor, room }: Turn, tempId: string): Promise<CommandOutcome | null> {
+  const earlier = core.store.findByTempId(actor.id, tempId);
+  if (!earlier) return null;
+  const message = await core.log.message(room, earlier.seq, actor.id);
+  const ack = { temp_id: tempId, ...earlier, epoch: room.epoch, duplicate: true };
+  return message ? ok({ kind: "sent", room: room.key, ack, message }) : refuse.internal();
 }

@@ -4,6 +4,7 @@ import type { Env, Limits } from "../env";
 import type { SessionHost } from "../sessions/host";
 import type { FanOut } from "./fanout";
 import type { RoomGuard } from "./guards";
+import type { LifecycleStore } from "./lifecycle-store";
 import type { RoomLog } from "./log";
 import type { Presence } from "./presence";
 import type { RoomStore } from "./room-store";
@@ -16,6 +17,8 @@ export interface RoomCore {
   env: Env;
   limits: Limits;
   store: RoomStore;
+  /** Threads, reactions, edit history and pins (`lifecycle-store.ts`). */
+  lifecycle: LifecycleStore;
   guard: RoomGuard;
   log: RoomLog;
   fanout: FanOut;

@@ -22,6 +22,7 @@ export function roomJobs(core: RoomCore): Job[] {
     { name: "typing expiry", run: async (now) => expireTyping(core, room, now) },
     { name: "D1 flush", run: async (now) => flushToD1(core, room, now) },
     { name: "offline notify", run: async (now) => notifyOffline(core, room, now) },
+    { name: "notifications", run: async () => deliverNotifications(core) },
     { name: "webhook enqueue", run: async (now) => enqueueWebhooks(core, now) },
     {
       name: "prune",
@@ -38,19 +39,46 @@ function expireTyping(core: RoomCore, room: Room, now: number): number | null {
   return core.store.nextTypingExpiry();
 }
 
-/** Writes the outbox and read markers to D1, oldest first; a failure leaves them for the retry. */
+/** Writes the outbox, read markers and members' room pins to D1, oldest first; a failure leaves them for the retry. */
 async function flushToD1(core: RoomCore, room: Room, now: number): Promise<number | null> {
-  while (core.store.hasPendingFlush()) {
+  for (;;) {
     const batch = core.store.pendingFlush(100);
-    const changes = batch.messages.map((message) => ({
-      message,
-      change: "post" as const,
-      at: message.created_at,
-    }));
-    await flushRoomRows(core.env.DB, room.number, changes, batch.reads, new Date(now).toISOString());
-    core.store.flushed(batch.messages.at(-1)?.seq ?? null, batch.reads);
+    const pins = core.lifecycle.pendingRoomPins(100);
+    if (batch.keys.length === 0 && batch.reads.length === 0 && pins.length === 0) return null;
+    await flushRoomRows(
+      core.env.DB,
+      room.number,
+      batch.changes,
+      batch.reads,
+      new Date(now).toISOString(),
+      pins,
+    );
+    core.store.flushed(batch.keys, batch.reads);
+    core.lifecycle.roomPinsFlushed(pins);
   }
-  return null;
+}
+
+/**
+ * Hands queued notification feed entries to their users' objects, one call per user per batch. The feeds
+ * deduplicate, so a retry after a partial failure adds nothing twice; delivered rows go at once.
+ */
+async function deliverNotifications(core: RoomCore): Promise<number | null> {
+  for (;;) {
+    const pending = core.store.pendingNotifications(200);
+    if (pending.length === 0) return null;
+    const byUser = new Map<string, typeof pending>();
+    for (const p of pending) byUser.set(p.draft.user_id, [...(byUser.get(p.draft.user_id) ?? []), p]);
+    const calls = [...byUser].map(async ([userId, rows]) => {
+      await userStub(core.env, userId).notify(
+        userId,
+        rows.map((r) => r.draft),
+      );
+      core.store.notificationsDelivered(rows.map((r) => r.id));
+    });
+    const failed = (await Promise.allSettled(calls)).filter((r) => r.status === "rejected");
+    if (failed.length > 0)
+      throw new Error(`${failed.length} notification deliveries failed: ${String(failed[0]?.reason)}`);
+  }
 }
 
 /**
@@ -74,9 +102,10 @@ async function enqueueWebhooks(core: RoomCore, now: number): Promise<number | nu
 }
 
 /**
- * Tells members with no live path into the room about new messages, so their UserDO can count and push. Every
- * call must succeed before the cursor moves; the receivers are idempotent per message, so a retry after a
- * partial failure repeats nothing for those that already had it.
+ * Tells members with no live path into the room what changed their inbox: new messages (for counts and push),
+ * and edits and deletions (so unread counts, the last message and the feed stay exact). Every call must succeed
+ * before the cursor moves; the receivers are idempotent per message, so a retry after a partial failure repeats
+ * nothing for those that already had it.
  */
 async function notifyOffline(core: RoomCore, room: Room, now: number): Promise<number | null> {
   const cursor = core.store.counter(OFFLINE_CURSOR);
@@ -88,14 +117,9 @@ async function notifyOffline(core: RoomCore, room: Room, now: number): Promise<n
   const calls = core.guard
     .memberIds()
     .filter((id) => !attached.has(id) && !core.presence.has(id))
-    .map((id) => ({
-      id,
-      messages: events.flatMap((e) =>
-        e.type === "message" && e.message.sender.id !== id && eventVisibleTo(e, id) ? [e.message] : [],
-      ),
-    }))
-    .filter((c) => c.messages.length > 0)
-    .map((c) => userStub(core.env, c.id).offlineMessages(c.id, room, c.messages));
+    .map((id) => ({ id, events: events.filter((e) => touchesInbox(e, id)) }))
+    .filter((c) => c.events.length > 0)
+    .map((c) => userStub(core.env, c.id).offlineEvents(c.id, room, c.events));
   const failed = (await Promise.allSettled(calls)).filter((r) => r.status === "rejected");
   if (failed.length > 0)
     throw new Error(`${failed.length} offline notices failed: ${String(failed[0]?.reason)}`);
@@ -103,8 +127,15 @@ async function notifyOffline(core: RoomCore, room: Room, now: number): Promise<n
   return last < head ? now + OFFLINE_NOTIFY_DELAY_MS : null;
 }
 
+/** Whether an event changes what `userId`'s inbox shows: others' messages, edits and deletions they may see. */
+function touchesInbox(event: DurableEvent, userId: string): boolean {
+  if (!eventVisibleTo(event, userId)) return false;
+  if (event.type === "message") return event.message.sender.id !== userId;
+  return event.type === "message_deleted" || (event.type === "message_updated" && event.change === "edit");
+}
+
 /** The webhook a durable event raises, if any. */
-function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
+export function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
   const id = `${event.room}:${event.seq}`;
   const at = event.at;
   switch (event.type) {
@@ -114,6 +145,45 @@ function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
         occurred_at: at,
         event: "message.created",
         payload: { room: event.room, message: event.message },
+      };
+    case "message_updated":
+      return {
+        id,
+        occurred_at: at,
+        event: "message.updated",
+        payload: {
+          room: event.room,
+          message: event.message,
+          change: event.change === "thread" ? "thread" : "edit",
+        },
+      };
+    case "message_deleted":
+      return {
+        id,
+        occurred_at: at,
+        event: "message.deleted",
+        payload: { room: event.room, message: event.message },
+      };
+    case "reaction_changed":
+      return {
+        id,
+        occurred_at: at,
+        event: "reaction.changed",
+        payload: {
+          room: event.room,
+          message: event.message,
+          emoji: event.emoji,
+          user: event.user,
+          added: event.added,
+          reactions: event.reactions,
+        },
+      };
+    case "message_pinned":
+      return {
+        id,
+        occurred_at: at,
+        event: "message.pinned",
+        payload: { room: event.room, message: event.message, pinned: event.pinned, by: event.by },
       };
     case "member_joined":
       return {

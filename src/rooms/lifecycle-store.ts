@@ -252,6 +252,20 @@ export class LifecycleStore {
     return ok({ changed: written > 0, reactions: this.reactions(messageId) });
   }
 
+  /** Whether `userId` reacted to the message with `emoji` (for `add: "toggle"`). */
+  hasReacted(messageId: string, emoji: string, userId: string): boolean {
+    return (
+      this.sql
+        .exec(
+          "SELECT 1 FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?",
+          messageId,
+          emoji,
+          userId,
+        )
+        .toArray().length > 0
+    );
+  }
+
   /** A message's reactions as it carries them. */
   reactions(messageId: string): ReactionSummary[] {
     const rows = this.sql

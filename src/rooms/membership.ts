@@ -1,7 +1,8 @@
 import { CloseCode } from "../domain/close-codes";
 import { type Outcome, ok, refuse } from "../domain/errors";
-import type { DurableEvent } from "../domain/events";
+import type { DurableEvent, RoomListing } from "../domain/events";
 import type { Member, Profile, Role, Room, RoomKind } from "../domain/model";
+import { addedNotification } from "../domain/notifications";
 import { canDeleteRoom, canManageMember, canUpdateRoom, isManager } from "../domain/permissions";
 import {
   deleteMembershipRow,
@@ -88,7 +89,7 @@ export class Membership {
       core.guard.saveRoom(room);
       for (const m of initial.values()) core.guard.putMember(m.profile, m.role, now);
     });
-    await this.notifyJoined(room, [...initial.keys()]);
+    await this.notifyJoined(room, init.creator, [...initial.keys()]);
     return ok({ room, created: true });
   }
 
@@ -155,12 +156,17 @@ export class Membership {
       seq: core.store.head() + 1,
       at: new Date().toISOString(),
     };
+    const members = core.guard.memberIds();
     core.publish(event);
     core.fanout.flush();
     for (const connection of core.sockets.connections())
       connection.close({ code: CloseCode.AdminAction, reason: "room deleted" });
-    core.transaction(() => core.store.wipe());
+    core.transaction(() => {
+      core.store.wipe();
+      core.lifecycle.wipe();
+    });
     core.guard.forget();
+    await this.tellGone(room, members, event);
     return ok(null);
   }
 
@@ -203,6 +209,7 @@ export class Membership {
     for (const e of events) core.publish(e);
     await this.notifyJoined(
       room,
+      this.profileOf(actor),
       events.map((e) => e.member.user_id),
     );
     return ok(added);
@@ -275,6 +282,7 @@ export class Membership {
       const at = new Date().toISOString();
       const event = core.transaction(() => {
         core.guard.deleteMember(userId);
+        core.lifecycle.forgetMember(userId);
         return core.store.appendEvent((seq) => ({
           type: "member_left" as const,
           room: room.key,
@@ -285,6 +293,7 @@ export class Membership {
         }));
       });
       core.publish(event);
+      await this.tellGone(room, [userId], event);
     }
     core.fanout.flush();
     if (!core.guard.mayParticipate(userId))
@@ -305,11 +314,45 @@ export class Membership {
       if (!core.guard.mayParticipate(id)) core.cutOff(id, CloseCode.AdminAction, "the room became private");
   }
 
-  /** New members who are online start following the room at once. */
-  private async notifyJoined(room: Room, userIds: string[]): Promise<void> {
-    const calls = userIds.map((id) => userStub(this.core.env, id).joinedRoom(room.key));
+  /**
+   * New members start following the room at once when online, and get its listing (`room_added`, kept for them
+   * while offline) and, when someone else added them, a notification.
+   */
+  private async notifyJoined(room: Room, actor: Profile, userIds: string[]): Promise<void> {
+    const { core } = this;
+    const at = new Date().toISOString();
+    const calls = userIds.map((id) => {
+      const listing: RoomListing = {
+        room,
+        role: core.guard.roleOf(id),
+        unread: 0,
+        mentions: 0,
+        last_message:
+          core.store.messages(id, core.store.floor() - 1, Number.MAX_SAFE_INTEGER, 1, true)[0] ?? null,
+        pinned_at: core.lifecycle.roomPinOf(id),
+      };
+      return userStub(core.env, id).joinedRoom(id, listing, addedNotification(room, actor, id, at));
+    });
     for (const r of await Promise.allSettled(calls)) {
       if (r.status === "rejected") console.error("join notice failed", room.key, r.reason);
     }
+  }
+
+  /** Members who lost the room hear of it on their user socket, now or when they next connect. */
+  private async tellGone(
+    room: Room,
+    userIds: string[],
+    event: Extract<DurableEvent, { type: "room_deleted" | "member_left" }>,
+  ): Promise<void> {
+    const calls = userIds.map((id) => userStub(this.core.env, id).roomGone(id, room.key, event));
+    for (const r of await Promise.allSettled(calls)) {
+      if (r.status === "rejected") console.error("room gone notice failed", room.key, r.reason);
+    }
+  }
+
+  /** A member's profile as the room knows it. */
+  private profileOf(userId: string): Profile {
+    const known = this.core.store.memberProfiles().find((m) => m.user_id === userId);
+    return { id: userId, name: known?.name ?? null, avatar: known?.avatar ?? null };
   }
 }

@@ -14,6 +14,8 @@ import { FLUSH_DELAY_MS, type RoomCore } from "./core";
 import { FanOut } from "./fanout";
 import { RoomGuard } from "./guards";
 import { roomJobs } from "./jobs";
+import { lifecycleHandlers } from "./lifecycle";
+import { LifecycleStore } from "./lifecycle-store";
 import { RoomLog } from "./log";
 import { Membership, type RoomInit, type RoomPatch, type RoomView } from "./membership";
 import { Presence } from "./presence";
@@ -22,19 +24,7 @@ import { userStub } from "./stubs";
 
 export type { RoomInit, RoomPatch, RoomView };
 
-const handlers: Handlers = {
-  ...messagingHandlers,
-  edit: unsupported,
-  delete: unsupported,
-  react: unsupported,
-  pin_message: unsupported,
-  pin_room: unsupported,
-  read_thread: unsupported,
-};
-
-async function unsupported(): Promise<CommandOutcome> {
-  return refuse.badRequest("not supported by this room yet");
-}
+const handlers: Handlers = { ...messagingHandlers, ...lifecycleHandlers };
 
 /**
  * One room: the single writer of its sequence, log, membership and D1 rows; host of room-scoped sockets;
@@ -47,9 +37,10 @@ export class RoomDO extends SocketObject {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const store = new RoomStore(ctx.storage.sql);
-    const guard = new RoomGuard(store);
     const limits: Limits = limitsOf(env);
+    const store = new RoomStore(ctx.storage.sql, limits.hotEvents);
+    const lifecycle = new LifecycleStore(ctx.storage.sql);
+    const guard = new RoomGuard(store);
     const fanout = new FanOut({
       toSockets: (events) => this.sockets.fanOut(events, (session, event) => event.room in session.subs),
       attachedUsers: () => store.attachedUsers().map((a) => a.profile.id),
@@ -64,8 +55,9 @@ export class RoomDO extends SocketObject {
       env,
       limits,
       store,
+      lifecycle,
       guard,
-      log: new RoomLog(store, env.DB),
+      log: new RoomLog(store, lifecycle, env.DB),
       fanout,
       presence,
       sockets: this.sockets,
@@ -319,5 +311,12 @@ function* livePaths(store: RoomStore, guard: RoomGuard, sockets: SessionHost): G
 }
 
 export function briefOf(room: Room): RoomBrief {
-  return { key: room.key, number: room.number, kind: room.kind, private: room.private, epoch: room.epoch };
+  return {
+    key: room.key,
+    name: room.name,
+    number: room.number,
+    kind: room.kind,
+    private: room.private,
+    epoch: room.epoch,
+  };
 }

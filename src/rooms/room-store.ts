@@ -1,18 +1,30 @@
 import type { DurableEvent } from "../domain/events";
+import type { ChangedMessage, RowChange } from "../domain/lifecycle";
 import type { Member, Message, Profile, Role, Room } from "../domain/model";
+import type { NotificationDraft } from "../domain/notifications";
+import { HOT_EVENTS } from "../env";
 
-/** Resume replays at most this many events from the room's own log per request; older ones come from D1. */
-export const HOT_EVENTS = 5000;
+/** One outbox row: the message at `message_seq` changed by the event at `seq`. */
+export interface OutboxKey {
+  seq: number;
+  message_seq: number;
+}
 /** Idempotency keys are kept at least this long. */
 export const IDEMPOTENCY_TTL_MS = 48 * 3600_000;
 
 /**
  * The room's own SQLite: the room snapshot, members, bans, the durable event log (`seq` is its primary key,
  * so order is total and gap-free), message rows, idempotency keys, the D1 outbox and read markers.
- * Every method is synchronous: the Durable Object's single thread makes each one atomic.
+ * The outbox is keyed by the seq of the event that changed a message, so a change to a message older than the
+ * hot log (kept in `messages` until flushed) reaches D1 like a new one. Every method is synchronous: the Durable
+ * Object's single thread makes each one atomic.
  */
 export class RoomStore {
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    /** Events kept in the room's own log once they are in D1 (`Limits.hotEvents`). */
+    private readonly hotEvents: number = HOT_EVENTS,
+  ) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS room (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS members (
@@ -27,13 +39,25 @@ export class RoomStore {
         created_at TEXT NOT NULL, stored_at INTEGER NOT NULL, PRIMARY KEY (sender_id, temp_id));
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (stored_at);
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS changes (
+        seq INTEGER NOT NULL, message_seq INTEGER NOT NULL, change TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (seq, message_seq));
+      CREATE TABLE IF NOT EXISTS pending_notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS reads (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, dirty INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS visitors (user_id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS attached (
         user_id TEXT PRIMARY KEY, name TEXT, avatar TEXT, live INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS typing (user_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
     `);
+    // Rooms from before the lifecycle kept an outbox of posted seqs only: those rows are posts.
+    if (
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").toArray().length > 0
+    ) {
+      sql.exec(`INSERT OR IGNORE INTO changes (seq, message_seq, change, at)
+        SELECT o.seq, o.seq, 'post', json_extract(m.json, '$.created_at') FROM outbox o JOIN messages m ON m.seq = o.seq`);
+      sql.exec("DROP TABLE outbox");
+    }
   }
 
   /** Forgets everything about the room (it was deleted); the key may be created again. */
@@ -46,7 +70,8 @@ export class RoomStore {
       "messages",
       "idempotency",
       "meta",
-      "outbox",
+      "changes",
+      "pending_notifications",
       "reads",
       "visitors",
       "attached",
@@ -168,8 +193,69 @@ export class RoomStore {
         now,
       );
     }
-    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", message.seq);
+    this.sql.exec(
+      "INSERT INTO changes (seq, message_seq, change, at) VALUES (?, ?, 'post', ?)",
+      message.seq,
+      message.seq,
+      message.created_at,
+    );
     return message;
+  }
+
+  /**
+   * Keeps a message's new state (`changed_seq` is the changing event's seq) and queues it for D1. A message older
+   * than the hot log is kept here again until flushed, so the room reads its newest state, not D1's.
+   */
+  changeMessage(message: Message, change: Exclude<RowChange, "post">, at: string): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO messages (seq, id, sender_id, recipient_id, json) VALUES (?, ?, ?, ?, ?)",
+      message.seq,
+      message.id,
+      message.sender.id,
+      message.to,
+      JSON.stringify(message),
+    );
+    this.sql.exec(
+      "INSERT OR REPLACE INTO changes (seq, message_seq, change, at) VALUES (?, ?, ?, ?)",
+      message.changed_seq,
+      message.seq,
+      change,
+      at,
+    );
+  }
+
+  /** A message the room still holds, by id or seq, whatever its visibility (the caller applies `targetOf`). */
+  findMessage(ref: { id: string } | { seq: number }): Message | null {
+    const row = (
+      "id" in ref
+        ? this.sql.exec<{ json: string }>("SELECT json FROM messages WHERE id = ?", ref.id)
+        : this.sql.exec<{ json: string }>("SELECT json FROM messages WHERE seq = ?", ref.seq)
+    ).toArray()[0];
+    return row ? withLifecycleDefaults(JSON.parse(row.json) as Message) : null;
+  }
+
+  /** Queues feed entries for their users' objects (delivered by the notifications job, batched per user). */
+  queueNotifications(drafts: readonly NotificationDraft[]): void {
+    for (const draft of drafts)
+      this.sql.exec(
+        "INSERT INTO pending_notifications (user_id, json) VALUES (?, ?)",
+        draft.user_id,
+        JSON.stringify(draft),
+      );
+  }
+
+  pendingNotifications(limit: number): { id: number; draft: NotificationDraft }[] {
+    return this.sql
+      .exec<{ id: number; json: string }>(
+        "SELECT id, json FROM pending_notifications ORDER BY id LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, draft: JSON.parse(r.json) as NotificationDraft }));
+  }
+
+  notificationsDelivered(ids: readonly number[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM pending_notifications WHERE id = ?", id);
   }
 
   /** The oldest sequence number the log still holds (head + 1 when empty). */
@@ -198,7 +284,7 @@ export class RoomStore {
     message: string | null;
   }): DurableEvent {
     if (row.type === "message") {
-      const message = JSON.parse(row.message ?? "null") as Message;
+      const message = withLifecycleDefaults(JSON.parse(row.message ?? "null") as Message);
       return { type: "message", room: message.room, seq: row.seq, at: message.created_at, message };
     }
     return JSON.parse(row.json ?? "null") as DurableEvent;
@@ -218,7 +304,18 @@ export class RoomStore {
         limit,
       )
       .toArray()
-      .map((r) => JSON.parse(r.json) as Message);
+      .map((r) => withLifecycleDefaults(JSON.parse(r.json) as Message));
+  }
+
+  /** The first message at or above `floor` created at or after `at` (ISO time), or null. */
+  firstSeqAtOrAfter(floor: number, at: string): number | null {
+    return this.sql
+      .exec<{ seq: number | null }>(
+        "SELECT MIN(seq) AS seq FROM messages WHERE seq >= ? AND json_extract(json, '$.created_at') >= ?",
+        floor,
+        at,
+      )
+      .one().seq;
   }
 
   /** Others' visible message seqs in (from, to] for a read receipt. */
@@ -261,34 +358,58 @@ export class RoomStore {
     );
   }
 
-  /** What the next D1 flush must write: outbox messages and changed read markers. */
-  pendingFlush(limit: number): { messages: Message[]; reads: { user_id: string; seq: number }[] } {
-    const messages = this.sql
-      .exec<{ json: string }>(
-        "SELECT m.json FROM outbox o JOIN messages m ON m.seq = o.seq ORDER BY o.seq LIMIT ?",
+  /**
+   * What the next D1 flush must write: the oldest outbox rows (each message once, in its newest state with its
+   * newest change), the rows taken (`keys`, to mark flushed), and changed read markers.
+   */
+  pendingFlush(limit: number): {
+    changes: ChangedMessage[];
+    keys: OutboxKey[];
+    reads: { user_id: string; seq: number }[];
+  } {
+    const rows = this.sql
+      .exec<{ seq: number; message_seq: number; change: RowChange; at: string; json: string | null }>(
+        `SELECT c.seq, c.message_seq, c.change, c.at, m.json FROM changes c LEFT JOIN messages m ON m.seq = c.message_seq
+         ORDER BY c.seq, c.message_seq LIMIT ?`,
         limit,
       )
-      .toArray()
-      .map((r) => JSON.parse(r.json) as Message);
+      .toArray();
+    const newest = new Map<number, ChangedMessage>();
+    for (const r of rows) {
+      if (r.json === null || newest.has(r.message_seq)) continue;
+      const message = withLifecycleDefaults(JSON.parse(r.json) as Message);
+      // The message is in its newest state: label it with its newest change, which may be outside this page.
+      const last =
+        this.sql
+          .exec<{ change: RowChange; at: string }>(
+            "SELECT change, at FROM changes WHERE seq = ? AND message_seq = ?",
+            message.changed_seq,
+            message.seq,
+          )
+          .toArray()[0] ?? r;
+      newest.set(r.message_seq, { message, change: last.change, at: last.at });
+    }
     const reads = this.sql
       .exec<{ user_id: string; seq: number }>("SELECT user_id, seq FROM reads WHERE dirty = 1 LIMIT ?", limit)
       .toArray();
-    return { messages, reads };
+    return {
+      changes: [...newest.values()],
+      keys: rows.map(({ seq, message_seq }) => ({ seq, message_seq })),
+      reads,
+    };
   }
 
-  /**
-   * Marks flushed rows clean: the outbox up to the newest flushed seq (a flush takes the oldest rows first), and
-   * read markers unless they moved again during the flush.
-   */
-  flushed(newestSeq: number | null, reads: { user_id: string; seq: number }[]): void {
-    if (newestSeq !== null) this.sql.exec("DELETE FROM outbox WHERE seq <= ?", newestSeq);
+  /** Marks flushed rows clean: the outbox rows taken, and read markers unless they moved again during the flush. */
+  flushed(keys: readonly OutboxKey[], reads: { user_id: string; seq: number }[]): void {
+    for (const k of keys)
+      this.sql.exec("DELETE FROM changes WHERE seq = ? AND message_seq = ?", k.seq, k.message_seq);
     for (const r of reads)
       this.sql.exec("UPDATE reads SET dirty = 0 WHERE user_id = ? AND seq = ?", r.user_id, r.seq);
   }
 
   hasPendingFlush(): boolean {
     return (
-      this.sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0 ||
+      this.sql.exec("SELECT 1 FROM changes LIMIT 1").toArray().length > 0 ||
       this.sql.exec("SELECT 1 FROM reads WHERE dirty = 1 LIMIT 1").toArray().length > 0
     );
   }
@@ -296,14 +417,19 @@ export class RoomStore {
   /** Forgets old idempotency keys and log rows already in D1 beyond the hot window. */
   prune(now: number): void {
     this.sql.exec("DELETE FROM idempotency WHERE stored_at < ?", now - IDEMPOTENCY_TTL_MS);
-    const keepFrom = this.head() - HOT_EVENTS;
+    const keepFrom = this.head() - this.hotEvents;
     if (keepFrom <= 0) return;
     const unflushed =
-      this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM outbox").one().seq ??
+      this.sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM changes").one().seq ??
       Number.POSITIVE_INFINITY;
     const cut = Math.min(keepFrom, unflushed);
     this.sql.exec("DELETE FROM events WHERE seq < ?", cut);
-    this.sql.exec("DELETE FROM messages WHERE seq < ?", cut);
+    this.sql.exec("DELETE FROM messages WHERE seq < ? AND seq NOT IN (SELECT message_seq FROM changes)", cut);
+  }
+
+  /** The hot window, for reads that walk the log. */
+  get hotWindow(): number {
+    return this.hotEvents;
   }
 
   /** A named counter kept with the room (e.g. how far offline members have been notified). */
@@ -376,4 +502,20 @@ export class RoomStore {
   nextTypingExpiry(): number | null {
     return this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM typing").one().at;
   }
+}
+
+/** Messages stored before the lifecycle lack its fields: they read as never edited, threaded, reacted or pinned. */
+export function withLifecycleDefaults(message: Message): Message {
+  return {
+    ...message,
+    edited_at: message.edited_at ?? null,
+    deleted_at: message.deleted_at ?? null,
+    version: message.version ?? 1,
+    changed_seq: message.changed_seq ?? message.seq,
+    thread: message.thread ?? null,
+    reactions: message.reactions ?? [],
+    pinned_at: message.pinned_at ?? null,
+    mentions: message.mentions ?? [],
+    mentions_room: message.mentions_room ?? false,
+  };
 }

@@ -150,10 +150,8 @@ export async function flushRoomRows(
         m.mentions_room ? 1 : 0,
       ),
   );
-  const newestPosted = changes.reduce(
-    (seq, c) => (c.change === "post" ? Math.max(seq, c.message.seq) : seq),
-    0,
-  );
+  // Any change's message was posted, and a message posted and changed in one batch carries its newest change.
+  const newestPosted = changes.reduce((seq, c) => Math.max(seq, c.message.seq), 0);
   if (newestPosted > 0) {
     statements.push(
       db
@@ -335,4 +333,17 @@ export async function changedMessagesAfter(
     rows: rows.map((r) => toChangedMessage(r, room.key)),
     next: results.some((r) => r.pos > last) ? last : null,
   };
+}
+
+/** The seq of the room's first message created at or after `at` (ISO time), or null when none is. */
+export async function firstSeqAtOrAfter(
+  db: D1Database,
+  room: Pick<Room, "number">,
+  at: string,
+): Promise<number | null> {
+  const row = await db
+    .prepare("SELECT MIN(seq) AS seq FROM messages WHERE room_id = ? AND created_at >= ?")
+    .bind(room.number, at)
+    .first<{ seq: number | null }>();
+  return row?.seq ?? null;
 }

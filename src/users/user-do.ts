@@ -1,11 +1,13 @@
 import { verifyChatToken } from "../auth/jwt";
 import type { Command, CommandOutcome } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
-import type { DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
+import type { ChatEvent, DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
+import { countsAsUnread, inboxAfterDeletion } from "../domain/lifecycle";
 import { mentions } from "../domain/mentions";
-import type { Message, Profile, Room, RoomBrief } from "../domain/model";
+import type { Message, Notification, Profile, Room, RoomBrief } from "../domain/model";
+import { type NotificationDraft, notificationPreview } from "../domain/notifications";
 import { canWatchPresence } from "../domain/permissions";
 import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
@@ -19,6 +21,7 @@ import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../se
 import { type Job, SocketObject } from "../sessions/socket-object";
 import { roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
+import { NotificationStore } from "./notification-store";
 import { UserStore } from "./user-store";
 
 /**
@@ -28,6 +31,7 @@ import { UserStore } from "./user-store";
  */
 export class UserDO extends SocketObject {
   private readonly store: UserStore;
+  private readonly feed: NotificationStore;
   /** Events of rooms whose subscription is in flight, held until the subscription's seam is known. */
   private readonly holding = new Map<string, RoomEvent[]>();
   private briefs: Map<string, RoomBrief> | undefined;
@@ -35,6 +39,7 @@ export class UserDO extends SocketObject {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new UserStore(ctx.storage.sql);
+    this.feed = new NotificationStore(ctx.storage.sql);
   }
 
   // ---- sockets ----
@@ -96,7 +101,42 @@ export class UserDO extends SocketObject {
   /** The first authenticated socket makes the user online: rooms start delivering, watchers hear of it. */
   private async cameOnline(user: Profile): Promise<void> {
     this.store.saveProfile(user);
-    if (this.liveConnections().length === 1) await this.goOnline(user);
+    if (this.liveConnections().length !== 1) return;
+    await this.goOnline(user);
+    // After the answer that authenticated the socket (sent in this turn), what happened while it was offline.
+    setTimeout(() => this.deliverMail(), 0);
+  }
+
+  private deliverMail(): void {
+    const connections = this.liveConnections();
+    if (connections.length === 0) return;
+    const mail = this.store.takeMail() as ChatEvent[];
+    for (const connection of connections) connection.send(mail.flatMap((e) => connection.encode(e)));
+  }
+
+  /** A user event for every device now, or kept for the next connection when none is online. */
+  private tell(event: ChatEvent, to = this.liveConnections()): void {
+    if (this.liveConnections().length === 0) {
+      this.store.mail(event);
+      return;
+    }
+    for (const connection of to) connection.send(connection.encode(event));
+  }
+
+  /** Sessions that follow the notification feed. */
+  private feedFollowers(): Connection[] {
+    return this.liveConnections().filter((c) => c.session.follows.includes("notifications"));
+  }
+
+  private announceFeed(added: Notification[]): void {
+    const followers = this.feedFollowers();
+    if (followers.length === 0) return;
+    const unread = this.feed.unreadCount();
+    const events: UserEvent[] = [
+      ...added.map((notification): UserEvent => ({ type: "notification", notification })),
+      { type: "notification_count", unread },
+    ];
+    for (const connection of followers) connection.send(events.flatMap((e) => connection.encode(e)));
   }
 
   private async goOnline(user: Profile): Promise<void> {
@@ -175,40 +215,163 @@ export class UserDO extends SocketObject {
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
-    this.sockets.fanOut(events, (session, event) => followsRoom(session, event.room));
-    this.countUnread(room, events);
+    const me = this.store.profile()?.id;
+    const threaded = me ? this.threadEvents(room, events, me) : new Set<RoomEvent>();
+    this.sockets.fanOut(
+      events,
+      (session, event) =>
+        followsRoom(session, event.room) || (session.follows.includes("threads") && threaded.has(event)),
+    );
+    const effect = this.applyInbox(room, events, me);
     const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
-    const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
-    if (!inbox) return;
-    for (const connection of others) connection.send(connection.encode(inbox));
-  }
-
-  /** The user was added to a room: if online, start following it. */
-  async joinedRoom(room: string): Promise<void> {
-    const user = this.store.profile();
-    const connections = this.liveConnections();
-    if (!user || connections.length === 0) return;
-    await this.attach(user, room);
-    const event: UserEvent = { type: "room_added", room, listing: null };
-    for (const connection of connections) connection.send(connection.encode(event));
+    if (effect.feedChanged) this.announceFeed([]);
+    if (others.length === 0) return;
+    const userEvents: UserEvent[] = [
+      ...effect.reads.map((seq): UserEvent => ({ type: "room_read", room, seq })),
+      ...(effect.inboxChanged ? [this.inboxEvent(room)] : []),
+    ];
+    for (const connection of others) connection.send(userEvents.flatMap((e) => connection.encode(e)));
   }
 
   /**
-   * Messages for this user while no path of theirs was attached to the room: unread counts, and the push
-   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected).
+   * Notes the threads the user takes part in (a reply of theirs, a root of theirs that has replies) and returns
+   * the events about those threads, for sessions following the "threads" scope.
    */
-  async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
-    this.countUnread(
-      room.key,
-      messages.map((message) => ({
-        type: "message",
-        room: room.key,
-        seq: message.seq,
-        at: message.created_at,
-        message,
-      })),
-      userId,
+  private threadEvents(room: string, events: RoomEvent[], me: string): Set<RoomEvent> {
+    const threaded = new Set<RoomEvent>();
+    for (const event of events) {
+      const message = "message" in event ? event.message : null;
+      if (!message) continue;
+      if (message.sender.id === me && message.parent_id !== null)
+        this.store.joinThread(room, message.parent_id);
+      if (message.sender.id === me && message.thread !== null) this.store.joinThread(room, message.id);
+      const root = message.parent_id ?? (message.thread !== null ? message.id : null);
+      if (root !== null && this.store.inThread(room, root)) threaded.add(event);
+    }
+    return threaded;
+  }
+
+  /**
+   * Keeps the inbox exact, in event order: others' top-level messages count as unread (and as mentions when they
+   * mention the user), the user's own read marker clears, a deletion uncounts its message, and edits and
+   * deletions reach the inbox's last message and the notification feed.
+   */
+  private applyInbox(
+    room: string,
+    events: readonly RoomEvent[],
+    me: string | undefined,
+  ): { inboxChanged: boolean; feedChanged: boolean; reads: number[] } {
+    let unread: Message[] = [];
+    const reads: number[] = [];
+    let inboxChanged = false;
+    let feedChanged = false;
+    const flush = () => {
+      if (unread.length > 0) {
+        this.store.addUnread(room, unread);
+        if (me)
+          this.store.addMentions(
+            room,
+            unread.filter((m) => mentions(m, me)).map((m) => m.seq),
+          );
+      }
+      unread = [];
+    };
+    for (const event of events) {
+      if (event.type === "message" && me && countsAsUnread(event.message, me)) {
+        unread.push(event.message);
+        inboxChanged = true;
+      } else if (event.type === "read" && event.user_id === me) {
+        flush();
+        this.store.readUpTo(room, event.seq);
+        reads.push(event.seq);
+        inboxChanged = true;
+      } else if (event.type === "message_deleted") {
+        flush();
+        const after = inboxAfterDeletion(this.store.inbox(room).last_message, event.message);
+        this.store.forgetUnread(room, after.unread_seq, after.last_message);
+        if (this.feed.forgetMessage(room, event.message.id)) feedChanged = true;
+        inboxChanged = true;
+      } else if (event.type === "message_updated" && event.change === "edit") {
+        flush();
+        this.store.replaceLastMessage(room, event.message);
+        this.feed.reviseMessage(room, event.message.id, notificationPreview(event.message.text));
+        inboxChanged = true;
+      }
+    }
+    flush();
+    return { inboxChanged, feedChanged, reads };
+  }
+
+  /** The user was added to a room: if online, start following it; its listing reaches every device. */
+  async joinedRoom(userId: string, listing: RoomListing, added: NotificationDraft | null): Promise<void> {
+    this.store.setOwner(userId);
+    const user = this.store.profile();
+    if (user && this.liveConnections().length > 0) await this.attach(user, listing.room.key);
+    this.tell({ type: "room_added", room: listing.room.key, listing });
+    if (added) await this.notify(userId, [added]);
+  }
+
+  /**
+   * The user lost a room (left, removed, banned, or it was deleted): its counters and feed entries go, and every
+   * device hears of it, now or on its next connection.
+   */
+  async roomGone(
+    userId: string,
+    room: string,
+    event: Extract<DurableEvent, { type: "room_deleted" | "member_left" }>,
+  ): Promise<void> {
+    this.store.setOwner(userId);
+    this.store.forgetRoom(room);
+    this.briefs?.delete(room);
+    if (this.feed.forgetRoom(room)) this.announceFeed([]);
+    const notice: ChatEvent =
+      event.type === "room_deleted" ? event : { type: "room_removed", room, reason: event.reason };
+    // Sessions following the room have the durable event from the room itself.
+    this.tell(
+      notice,
+      this.liveConnections().filter((c) => notice.type === "room_removed" || !followsRoom(c.session, room)),
     );
+  }
+
+  /** A user event a room raised for this user (room pins, thread reads). */
+  async userEvent(userId: string, event: UserEvent): Promise<void> {
+    this.store.setOwner(userId);
+    this.tell(event);
+  }
+
+  /** Feed entries from a room: each new one is announced with the new count to sessions following the feed. */
+  async notify(userId: string, drafts: NotificationDraft[]): Promise<void> {
+    this.store.setOwner(userId);
+    const added = this.feed.add(drafts);
+    if (added.length > 0) this.announceFeed(added);
+  }
+
+  /** A page of the notification feed, newest first, and the new-notifications count (HTTP `GET` of the feed). */
+  async notifications(
+    userId: string,
+    limit: number,
+    before: string | null,
+  ): Promise<{ notifications: Notification[]; unread: number }> {
+    this.store.setOwner(userId);
+    const page = Math.max(1, Math.min(Math.floor(limit) || 1, MAX_FEED_PAGE));
+    return { notifications: this.feed.list(page, before), unread: this.feed.unreadCount() };
+  }
+
+  /** Runs a user-scoped command for HTTP: the same path the user socket's commands take. */
+  async userCommand(user: Profile, command: Command): Promise<CommandOutcome> {
+    this.store.setOwner(user.id);
+    return (await this.userScoped(user, command)) ?? refuse.badRequest(`${command.kind} needs a socket`);
+  }
+
+  /**
+   * What changed this user's inbox in a room while no path of theirs was attached: counts and feed, and for new
+   * messages the push decision (deduplicated per message, collapsed per room, muted rooms and the user's switch
+   * respected). Mentions and replies in the user's threads push by the same decision as any message.
+   */
+  async offlineEvents(userId: string, room: Room, events: DurableEvent[]): Promise<void> {
+    this.applyInbox(room.key, events, userId);
+    const messages = events.flatMap((e) => (e.type === "message" ? [e.message] : []));
+    if (messages.length === 0) return;
     const prefs = await pushPreferences(this.env.DB, userId, room.number);
     const recipient: Recipient = {
       user_id: userId,
@@ -267,34 +430,13 @@ export class UserDO extends SocketObject {
     return released.wake_at;
   }
 
-  /** Unread counters: others' messages add, the user's own read marker clears, in event order. */
-  private countUnread(room: string, events: RoomEvent[], me = this.store.profile()?.id): void {
-    let unread: Message[] = [];
-    const flush = () => {
-      if (unread.length > 0) this.store.addUnread(room, unread);
-      unread = [];
-    };
-    for (const event of events) {
-      if (event.type === "message" && event.message.sender.id !== me) unread.push(event.message);
-      if (event.type === "read" && event.user_id === me) {
-        flush();
-        this.store.readUpTo(room, event.seq);
-      }
-    }
-    flush();
-  }
-
-  private inboxEvent(room: string, events: RoomEvent[]): UserEvent | null {
-    const touched = events.some(
-      (e) => e.type === "message" || (e.type === "read" && e.user_id === this.store.profile()?.id),
-    );
-    if (!touched) return null;
+  private inboxEvent(room: string): UserEvent {
     const summary = this.store.inbox(room);
     return {
       type: "inbox",
       room,
       unread: summary.unread,
-      mentions: 0,
+      mentions: summary.mentions,
       last_message: summary.last_message,
       total_unread: this.store.totalUnread(),
     };
@@ -306,8 +448,8 @@ export class UserDO extends SocketObject {
     if (command.kind === "auth") return { outcome: await this.authenticate(connection, command.token) };
     const user = connection.session.user;
     if (!user) return { outcome: refuse.unauthenticated() };
-    if (isRoomCommand(command) || command.kind === "send_direct")
-      return { outcome: await dispatch(this.env, user, command) };
+    const scoped = await this.userScoped(user, command);
+    if (scoped) return { outcome: scoped };
     switch (command.kind) {
       case "refresh_token":
         return { outcome: await this.refresh(connection, user, command.token) };
@@ -339,23 +481,48 @@ export class UserDO extends SocketObject {
         }
         return { outcome: ok({ kind: "unwatched", user: command.user }) };
       }
+      default:
+        return { outcome: refuse.badRequest(`${command.kind} is not a user socket command`) };
+    }
+  }
+
+  /** The commands that need no socket (HTTP runs them through `userCommand`); null for the others. */
+  private async userScoped(user: Profile, command: Command): Promise<CommandOutcome | null> {
+    if (isRoomCommand(command) || command.kind === "send_direct") return dispatch(this.env, user, command);
+    switch (command.kind) {
       case "notifications_read":
-        return { outcome: refuse.badRequest("notifications are not available yet") };
+        return this.readNotifications(command.id);
       case "list_rooms":
-        return { outcome: await this.listRooms(user) };
+        return this.listRooms(user);
       case "members": {
         const room = await roomKeyOf(this.env, command.room);
-        if (!room) return { outcome: refuse.roomNotFound() };
+        if (!room) return refuse.roomNotFound();
         const view = (await roomStub(this.env, room).view(user.id)) as Outcome<RoomView>;
-        if (!view.ok) return { outcome: view };
+        if (!view.ok) return view;
         const members = view.value.members.map((m) => ({ id: m.user_id, name: m.name, avatar: m.avatar }));
-        return { outcome: ok({ kind: "members", room, members }) };
+        return ok({ kind: "members", room, members });
       }
       case "create_direct": {
         const opened = await openDirectRoom(this.env, user, command.to);
-        return { outcome: opened.ok ? ok({ kind: "direct", room: opened.value }) : opened };
+        return opened.ok ? ok({ kind: "direct", room: opened.value }) : opened;
       }
+      default:
+        return null;
     }
+  }
+
+  /** Marks one entry read (`notification_count` follows) or all of them (`notifications_reset`). */
+  private readNotifications(id: string | null): CommandOutcome {
+    const at = new Date().toISOString();
+    if (id === null) {
+      if (this.feed.markAllRead(at) > 0) {
+        const reset: UserEvent = { type: "notifications_reset", unread: 0 };
+        for (const c of this.feedFollowers()) c.send(c.encode(reset));
+      }
+      return ok({ kind: "notifications_read", unread: 0 });
+    }
+    if (this.feed.markRead(id, at)) this.announceFeed([]);
+    return ok({ kind: "notifications_read", unread: this.feed.unreadCount() });
   }
 
   private async authenticate(connection: Connection, token: string): Promise<CommandOutcome> {
@@ -422,7 +589,7 @@ export class UserDO extends SocketObject {
       room: { ...item.room, epoch: this.roomInfo(item.room.key)?.epoch ?? "" },
       role: item.role,
       unread: item.unread_count,
-      mentions: 0,
+      mentions: this.store.inbox(item.room.key).mentions,
       last_message: item.last_message,
       pinned_at: null,
     }));
@@ -443,6 +610,9 @@ export class UserDO extends SocketObject {
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
 }
+
+/** The longest notification feed page. */
+const MAX_FEED_PAGE = 100;
 
 /** The longest room list a socket asks for at once. */
 const MAX_LISTED_ROOMS = 200;

@@ -1,6 +1,9 @@
 import type { Message, Profile, RoomBrief } from "../domain/model";
 import { emptyPushState, type PushState } from "../push/decision";
 
+/** User events kept for an offline user, at most. */
+export const MAILBOX_CAP = 200;
+
 /**
  * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
  * delivering to this object, and unread messages per room (for inbox updates).
@@ -17,6 +20,9 @@ export class UserStore {
       CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS briefs (room TEXT PRIMARY KEY, json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS mentions (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
+      CREATE TABLE IF NOT EXISTS threads (room TEXT NOT NULL, root_id TEXT NOT NULL, PRIMARY KEY (room, root_id));
+      CREATE TABLE IF NOT EXISTS mailbox (ord INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL);
     `);
   }
 
@@ -119,20 +125,82 @@ export class UserStore {
 
   readUpTo(room: string, seq: number): void {
     this.sql.exec("DELETE FROM unread WHERE room = ? AND seq <= ?", room, seq);
+    this.sql.exec("DELETE FROM mentions WHERE room = ? AND seq <= ?", room, seq);
+  }
+
+  /** Others' unread messages that mention the user (a count kept apart from unread). */
+  addMentions(room: string, seqs: readonly number[]): void {
+    for (const seq of seqs)
+      this.sql.exec("INSERT OR IGNORE INTO mentions (room, seq) VALUES (?, ?)", room, seq);
+  }
+
+  /** A message was deleted: it no longer counts, and the inbox shows `lastMessage` (the tombstone if it was last). */
+  forgetUnread(room: string, seq: number, lastMessage: Message | null): void {
+    this.sql.exec("DELETE FROM unread WHERE room = ? AND seq = ?", room, seq);
+    this.sql.exec("DELETE FROM mentions WHERE room = ? AND seq = ?", room, seq);
+    if (lastMessage) this.replaceLastMessage(room, lastMessage);
+  }
+
+  /** The inbox's last message in a newer state (edited, deleted), when it is that message. */
+  replaceLastMessage(room: string, message: Message): void {
+    this.sql.exec(
+      "UPDATE last_message SET json = ? WHERE room = ? AND seq = ?",
+      JSON.stringify(message),
+      room,
+      message.seq,
+    );
+  }
+
+  /** The user lost the room: its counters, threads and brief go. */
+  forgetRoom(room: string): void {
+    for (const table of ["unread", "mentions", "last_message", "threads", "attached", "briefs"])
+      this.sql.exec(`DELETE FROM ${table} WHERE room = ?`, room);
+  }
+
+  /** A thread the user started or replied to (the "threads" follow scope). */
+  joinThread(room: string, rootId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO threads (room, root_id) VALUES (?, ?)", room, rootId);
+  }
+
+  inThread(room: string, rootId: string): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM threads WHERE room = ? AND root_id = ?", room, rootId).toArray().length > 0
+    );
+  }
+
+  /** Keeps a user event for the next connection; the oldest go beyond `MAILBOX_CAP`. */
+  mail(event: unknown): void {
+    this.sql.exec("INSERT INTO mailbox (json) VALUES (?)", JSON.stringify(event));
+    this.sql.exec(
+      "DELETE FROM mailbox WHERE ord <= (SELECT ord FROM mailbox ORDER BY ord DESC LIMIT 1 OFFSET ?)",
+      MAILBOX_CAP,
+    );
+  }
+
+  /** The kept user events, oldest first, removed from the mailbox. */
+  takeMail(): unknown[] {
+    return this.sql
+      .exec<{ ord: number; json: string }>("DELETE FROM mailbox RETURNING ord, json")
+      .toArray()
+      .sort((a, b) => a.ord - b.ord)
+      .map((r) => JSON.parse(r.json));
   }
 
   totalUnread(): number {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread").one().n;
   }
 
-  inbox(room: string): { unread: number; last_message: Message | null } {
+  inbox(room: string): { unread: number; mentions: number; last_message: Message | null } {
     const unread = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room)
+      .one().n;
+    const mentions = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM mentions WHERE room = ?", room)
       .one().n;
     const last = this.sql
       .exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room)
       .toArray()[0];
-    return { unread, last_message: last ? (JSON.parse(last.json) as Message) : null };
+    return { unread, mentions, last_message: last ? (JSON.parse(last.json) as Message) : null };
   }
 
   /** The user this object belongs to, once a caller named it (an object cannot read back the name it was addressed by). */

@@ -3,7 +3,13 @@ import { FRAME_JSON_LIMITS, jsonBoundsIssue } from "../../domain/bounds";
 import { CloseCode } from "../../domain/close-codes";
 import type { Command, CommandOutcome } from "../../domain/commands";
 import type { ChatEvent } from "../../domain/events";
-import { draftSchema, firstIssue, sinceSchema, userIdSchema } from "../../domain/validation";
+import {
+  boundedJsonSchema,
+  draftSchema,
+  firstIssue,
+  sinceSchema,
+  userIdSchema,
+} from "../../domain/validation";
 import type { Codec, Decoded, SessionContext } from "../codec";
 
 /** The native protocol's WebSocket subprotocol. A client that offers subprotocols must offer this one. */
@@ -27,7 +33,15 @@ export const NATIVE_IDLE_LIMIT_MS = 90_000;
 export const MAX_STRIKES = 5;
 
 const requestId = z.string().max(128).optional();
+const followScope = z.enum(["rooms", "threads", "notifications"]);
+/** A history page when the frame names no `limit`. */
+const DEFAULT_HISTORY_PAGE = 50;
 const roomKey = z.string().min(1).max(160);
+
+/** A message by id, or by its seq in the room. */
+const messageRef = z.union([z.string().min(1).max(64), z.object({ seq: z.number().int().min(1) })]);
+const messageId = z.string().min(1).max(64);
+const roomOnly = { id: requestId, room: roomKey.optional() };
 
 const draft = draftSchema
   .omit({ type: true })
@@ -48,34 +62,136 @@ const frameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("read"), id: requestId, room: roomKey.optional(), seq: sinceSchema }),
   z.object({ type: z.literal("watch"), id: requestId, user: userIdSchema }),
   z.object({ type: z.literal("unwatch"), id: requestId, user: userIdSchema }),
+  z.object({ type: z.literal("refresh"), id: requestId, token: z.string().min(1).max(8192) }),
+  z.object({ type: z.literal("follow"), id: requestId, scope: followScope }),
+  z.object({ type: z.literal("unfollow"), id: requestId, scope: followScope }),
+  z.object({
+    type: z.literal("edit"),
+    ...roomOnly,
+    message_id: messageRef,
+    text: z.string(),
+    data: boundedJsonSchema.optional(),
+  }),
+  z.object({ type: z.literal("delete"), ...roomOnly, message_id: messageRef }),
+  z.object({
+    type: z.literal("react"),
+    ...roomOnly,
+    message_id: messageId,
+    emoji: z.string().min(1).max(64),
+    toggle: z.boolean().optional(),
+  }),
+  z.object({
+    type: z.literal("unreact"),
+    ...roomOnly,
+    message_id: messageId,
+    emoji: z.string().min(1).max(64),
+  }),
+  z.object({ type: z.literal("pin"), ...roomOnly, message_id: messageId }),
+  z.object({ type: z.literal("unpin"), ...roomOnly, message_id: messageId }),
+  z.object({ type: z.literal("pin_room"), ...roomOnly }),
+  z.object({ type: z.literal("unpin_room"), ...roomOnly }),
+  z.object({ type: z.literal("read_thread"), ...roomOnly, thread_id: messageRef }),
+  z.object({
+    type: z.literal("history"),
+    ...roomOnly,
+    before: sinceSchema.optional(),
+    after: sinceSchema.optional(),
+    before_at: z.iso.datetime().optional(),
+    thread_id: messageId.optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  }),
+  z.object({
+    type: z.literal("notifications_read"),
+    id: requestId,
+    notification_id: z.string().max(64).nullish(),
+  }),
 ]);
 
 type Frame = z.infer<typeof frameSchema>;
 
 function toCommand(frame: Frame, ctx: SessionContext): Command | string {
-  const room = ("room" in frame ? frame.room : undefined) ?? ctx.room;
   switch (frame.type) {
     case "auth":
       return { kind: "auth", token: frame.token };
-    case "subscribe":
-    case "unsubscribe":
-    case "typing":
-    case "read":
-    case "send": {
-      const key = room;
-      if (!key) return "room is required on the user socket";
-      if (frame.type === "subscribe") return { kind: "subscribe", room: key, since: frame.since ?? null };
-      if (frame.type === "unsubscribe") return { kind: "unsubscribe", room: key };
-      if (frame.type === "typing") return { kind: "typing", room: key, typing: frame.typing };
-      if (frame.type === "read") return { kind: "read", room: key, seq: frame.seq };
-      return { kind: "send", room: key, draft: draftOf(frame) };
-    }
+    case "refresh":
+      return { kind: "refresh_token", token: frame.token };
     case "dm":
       return { kind: "send_direct", to: frame.to, draft: draftOf(frame) };
     case "watch":
       return { kind: "watch", user: frame.user };
     case "unwatch":
       return { kind: "unwatch", user: frame.user };
+    case "follow":
+      return { kind: "follow", scope: frame.scope };
+    case "unfollow":
+      return { kind: "unfollow", scope: frame.scope };
+    case "notifications_read":
+      return { kind: "notifications_read", id: frame.notification_id ?? null };
+    default: {
+      const room = frame.room ?? ctx.room;
+      return room ? roomCommand(frame, room) : "room is required on the user socket";
+    }
+  }
+}
+
+type RoomFrame = Exclude<
+  Frame,
+  { type: "auth" | "refresh" | "dm" | "watch" | "unwatch" | "follow" | "unfollow" | "notifications_read" }
+>;
+
+function roomCommand(frame: RoomFrame, room: string): Command {
+  switch (frame.type) {
+    case "subscribe":
+      return { kind: "subscribe", room, since: frame.since ?? null };
+    case "unsubscribe":
+      return { kind: "unsubscribe", room };
+    case "typing":
+      return { kind: "typing", room, typing: frame.typing };
+    case "read":
+      return { kind: "read", room, seq: frame.seq };
+    case "send":
+      return { kind: "send", room, draft: draftOf(frame) };
+    case "edit":
+      return {
+        kind: "edit",
+        room,
+        message_id: frame.message_id,
+        text: frame.text,
+        ...(frame.data !== undefined ? { data: frame.data } : {}),
+      };
+    case "delete":
+      return { kind: "delete", room, message_id: frame.message_id };
+    case "react":
+    case "unreact":
+      return {
+        kind: "react",
+        room,
+        message_id: frame.message_id,
+        emoji: frame.emoji,
+        add: frame.type === "unreact" ? false : frame.toggle ? "toggle" : true,
+      };
+    case "pin":
+    case "unpin":
+      return { kind: "pin_message", room, message_id: frame.message_id, pinned: frame.type === "pin" };
+    case "pin_room":
+    case "unpin_room":
+      return { kind: "pin_room", room, pinned: frame.type === "pin_room" };
+    case "read_thread":
+      return { kind: "read_thread", room, thread_id: frame.thread_id };
+    case "history": {
+      const { before, after, before_at, thread_id, limit } = frame;
+      return {
+        kind: "history",
+        room,
+        query: {
+          limit: limit ?? DEFAULT_HISTORY_PAGE,
+          ...(before !== undefined ? { before } : {}),
+          ...(after !== undefined ? { after } : {}),
+          ...(before_at !== undefined ? { before_at } : {}),
+          ...(thread_id !== undefined ? { thread_id } : {}),
+        },
+      };
+    }
   }
 }
 
