@@ -962,6 +962,30 @@ describe("ddp codec: stream events", () => {
     );
   });
 
+  it("sends a reaction change as the message with its new reactions, and remembers its room", () => {
+    const reactions = [{ emoji: ":+1:", count: 1, users: [BOB] }];
+    const event: ChatEvent = {
+      type: "reaction_changed",
+      room: "general",
+      seq: 8,
+      at: NOW,
+      message_id: "m-1",
+      message_seq: 5,
+      emoji: ":+1:",
+      user: BOB,
+      added: true,
+      reactions,
+      message: message({ reactions }),
+    };
+    const state = subscribed(["stream-room-messages", "general"]);
+    expect(encode(event, state)).toEqual([
+      changed("stream-room-messages", "general", [
+        expect.objectContaining({ _id: "m-1", msg: "hello", reactions: { ":+1:": expect.any(Object) } }),
+      ]),
+    ]);
+    expect(ddpCodec.afterEvent?.(state, event, context())?.recent).toContainEqual(["m-1", "general"]);
+  });
+
   it("sends others' typing as typing and user-activity, never the user's own", () => {
     const state = subscribed(
       ["stream-notify-room", "general/typing"],

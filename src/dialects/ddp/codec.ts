@@ -407,7 +407,7 @@ function encodeSubOutcome(
   };
 }
 
-const MESSAGE_EVENTS = new Set(["message", "message_updated", "message_pinned"]);
+const MESSAGE_EVENTS = new Set(["message", "message_updated", "message_pinned", "reaction_changed"]);
 
 /**
  * Meteor DDP as Rocket.Chat's realtime API speaks it (seed 004): `connect`, server `ping`, methods answered with

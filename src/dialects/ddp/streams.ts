@@ -130,6 +130,7 @@ function roomStreamEvents(event: RoomEvent, me: Profile): StreamEvent[] {
   switch (event.type) {
     case "message":
     case "message_updated":
+    case "reaction_changed":
       return messageEvents(event.room, event.message);
     case "message_pinned":
       return messageEvents(event.room, pinnedAs(event.message, event.pinned, event.at));
