@@ -309,6 +309,49 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
   });
 });
 
+describe("the user's streams", () => {
+  it("reports new rooms, unread counts and reads on subscriptions-changed, and mentions on notification", async () => {
+    const [me, peer] = [`ua${unique()}`, `ub${unique()}`];
+    const wire = await loggedIn(me);
+    for (const event of ["subscriptions-changed", "rooms-changed", "notification"])
+      wire.send({ msg: "sub", id: event, name: "stream-notify-user", params: [`${me}/${event}`, false] });
+    await wire.inbox.next((f) => f.msg === "ready" && (f.subs as string[]).includes("notification"));
+    const subscription = (change: string, match: (s: Json) => boolean) => (f: Json) =>
+      changed("stream-notify-user", `${me}/subscriptions-changed`)(f) &&
+      ((f.fields as Json).args as unknown[])[0] === change &&
+      match(((f.fields as Json).args as Json[])[1] as Json);
+    const argsOf = (f: Json | undefined, i = 1) => (((f as Json).fields as Json).args as Json[])[i];
+
+    const room = await groupRoom(peer, [me]);
+    const inserted = await wire.inbox.next(
+      subscription("inserted", (s) => s.rid === room),
+      10_000,
+    );
+    expect(argsOf(inserted)).toMatchObject({ rid: room, u: { _id: me }, t: "c" });
+
+    const peerWire = await loggedIn(peer);
+    peerWire.send({
+      msg: "method",
+      id: "s",
+      method: "sendMessage",
+      params: [{ rid: room, msg: `hey @${me}` }],
+    });
+    await peerWire.inbox.next(result("s"));
+    // The unread count and the notification come from separate parts of the user's object, in either order.
+    const isUnread = subscription("updated", (s) => s.rid === room && s.unread === 1);
+    const isNotification = changed("stream-notify-user", `${me}/notification`);
+    const seen = (match: (f: Json) => boolean) => wire.inbox.items.find(match);
+    await wire.inbox.until(() => seen(isUnread) !== undefined && seen(isNotification) !== undefined);
+    expect(argsOf(seen(isUnread))).toMatchObject({ alert: true });
+    expect(argsOf(seen(isNotification), 0)).toMatchObject({
+      payload: { rid: room, sender: { _id: peer }, message: { msg: `hey @${me}` } },
+    });
+
+    wire.send({ msg: "method", id: "r", method: "readMessages", params: [room] });
+    await wire.inbox.next(subscription("updated", (s) => s.rid === room && s.unread === 0));
+  });
+});
+
 describe("the message lifecycle over DDP methods and streams", () => {
   it("edits, reacts (toggling), pins, threads and deletes, each seen on the other member's streams", async () => {
     const [me, peer] = [`la${unique()}`, `lb${unique()}`];
