@@ -212,6 +212,13 @@ describe("DDP protocol frames", () => {
     });
   }, 90_000);
 
+  it("answers a frame past the size limit with Message too big and closes 1009", async () => {
+    const wire = await connected();
+    wire.send({ msg: "ping", id: "x".repeat(70_000) });
+    expect(await wire.inbox.next(msg("error"))).toEqual({ msg: "error", reason: "Message too big" });
+    expect((await wire.closed).code).toBe(1009);
+  });
+
   it("logout answers, then closes the session", async () => {
     const wire = await loggedIn(`ds${unique()}`);
     wire.send({ msg: "method", id: "out", method: "logout", params: [] });
@@ -269,6 +276,29 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
     expect(read).toEqual({ msg: "result", id: "rd" });
     const wrong = await call("w", "sendMessage", [{ rid: room }]);
     expect(wrong.error).toMatchObject(meteorError(400, "Match failed"));
+  });
+
+  it("answers a burst past the rate limit with too-many-requests and the time to wait", async () => {
+    const me = `dk${unique()}`;
+    const room = await groupRoom(me, []);
+    const wire = await loggedIn(me);
+    for (let i = 0; i < 40; i++)
+      wire.send({
+        msg: "method",
+        id: `b${i}`,
+        method: "sendMessage",
+        params: [{ rid: room, msg: `burst ${i}` }],
+      });
+    const answers = await wire.inbox.until(result("b39"), 15_000);
+    const refused = answers.filter((f) => f.msg === "result" && f.error !== undefined);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]?.error).toMatchObject({
+      ...meteorError("too-many-requests"),
+      reason: expect.stringMatching(
+        /^Error, too many requests\. Please slow down\. You must wait \d+ seconds/,
+      ),
+      details: { timeToReset: expect.any(Number) },
+    });
   });
 
   it("streams typing to other members only, and room messages to subscribers", async () => {
