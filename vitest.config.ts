@@ -36,6 +36,10 @@ export default defineConfig({
                 FCM_PROJECT_ID: "parley-test",
                 FCM_SERVICE_ACCOUNT: testServiceAccount,
                 LIVE_PUSH_FAKE,
+                // A small hot window, so tests reach resumes and history below it with a few dozen events.
+                HOT_EVENTS: "40",
+                // `npm run fuzz` raises it; the suite runs a seeded few hundred frames per property.
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "300",
               },
               // Answers `*.push.test` with the fake FCM, token endpoint and webhook receivers; other hosts pass through.
               outboundService: outboundForTests,

@@ -19,11 +19,13 @@ export interface Env {
   TOKEN_TTL_SECONDS?: string;
   MAX_FRAME_BYTES?: string;
   MAX_MESSAGE_CHARS?: string;
+  MAX_SOCKET_BACKLOG_BYTES?: string;
   RATE_PER_SECOND?: string;
   RATE_BURST?: string;
   EDIT_WINDOW_SECONDS?: string;
   HOT_EVENTS?: string;
   STOMP_APP_IDS?: string;
+  PRESENCE_POLICY?: string;
   FCM_BASE_URL?: string;
   FCM_PROJECT_ID?: string;
   FCM_SERVICE_ACCOUNT?: string;
@@ -34,6 +36,8 @@ export interface Env {
 /** The validated, typed view of the variables that tune behaviour. */
 export interface Limits {
   maxFrameBytes: number;
+  /** Bytes a socket may have queued unsent before it is closed as too slow (it resumes later with `since`). */
+  maxBacklogBytes: number;
   maxMessageChars: number;
   ratePerSecond: number;
   rateBurst: number;
@@ -52,6 +56,7 @@ function positiveInt(raw: string | undefined, fallback: number): number {
 export function limitsOf(env: Env): Limits {
   return {
     maxFrameBytes: positiveInt(env.MAX_FRAME_BYTES, 65536),
+    maxBacklogBytes: positiveInt(env.MAX_SOCKET_BACKLOG_BYTES, 1_048_576),
     maxMessageChars: positiveInt(env.MAX_MESSAGE_CHARS, 8000),
     ratePerSecond: positiveInt(env.RATE_PER_SECOND, 10),
     rateBurst: positiveInt(env.RATE_BURST, 30),

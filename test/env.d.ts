@@ -6,6 +6,7 @@ declare global {
       TEST_SCHEMA: string;
       /** Base URL of the push fake the Worker's own FCM settings point at. */
       LIVE_PUSH_FAKE: string;
+      FUZZ_RUNS?: string;
     }
   }
 }

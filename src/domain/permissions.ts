@@ -45,9 +45,23 @@ export function canManageMember(
   return !touchesPrivileged(targetRole) && !touchesPrivileged(newRole);
 }
 
-/** Watching a peer's online state is allowed only between the two users of a direct room (seed 001). */
-export const canWatchPresence = (sharesDirectRoom: boolean, self: boolean): boolean =>
-  sharesDirectRoom && !self;
+/**
+ * Who may see a peer's online state. `direct_room` is seed 001's rule as written: any shared direct room. The
+ * default, `consent`, also needs the peer to have accepted that room (sent a message in it, or opened it
+ * themselves), since anyone can open a direct room with anyone.
+ */
+export type PresencePolicy = "consent" | "direct_room";
+
+export function canWatchPresence(
+  policy: PresencePolicy,
+  peer: { sharesDirectRoom: boolean; consented: boolean; self: boolean },
+): boolean {
+  if (peer.self || !peer.sharesDirectRoom) return false;
+  return policy === "direct_room" || peer.consented;
+}
+
+export const presencePolicyOf = (raw: string | undefined): PresencePolicy =>
+  raw === "direct_room" ? "direct_room" : "consent";
 
 // ---- message lifecycle ----
 

@@ -5,8 +5,8 @@ import { CloseCode } from "../domain/close-codes";
 import { closeReason } from "../domain/errors";
 import { type Env, jwtConfigOf, limitsOf } from "../env";
 import { userStub } from "../rooms/stubs";
-import { AUTH_GRACE_MS } from "../sessions/host";
 import { socketUpgrade } from "../sessions/session";
+import { AUTH_GRACE_MS } from "../sessions/timers";
 
 /**
  * A user-scoped socket without a token on the upgrade: which user object owns it is known only once a frame

@@ -173,8 +173,11 @@ async function send(turn: Turn, command: Extract<RoomCommand, { kind: "send" }>)
       }),
       now,
     );
-    // The thread's followers before this reply are the ones it notifies as a reply.
-    const threadFollowers = parent ? core.lifecycle.followers(parent.id) : [];
+    // The thread's followers before this reply are the ones it notifies as a reply; before the first reply the
+    // thread tables do not know the root yet, but its author follows it already.
+    const threadFollowers = parent
+      ? [...new Set([parent.sender.id, ...core.lifecycle.followers(parent.id)])]
+      : [];
     const members = core.guard.memberIds();
     core.store.queueNotifications(notificationsFor(message, room, { members, threadFollowers }));
     if (!parent) return ok({ message, rootEvent: null });

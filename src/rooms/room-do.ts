@@ -72,8 +72,11 @@ export class RoomDO extends SocketObject {
 
   // ---- lifecycle and membership (HTTP API) ----
 
-  create(init: RoomInit) {
-    return this.membership.create(init);
+  async create(init: RoomInit) {
+    const created = await this.membership.create(init);
+    if (created.ok && created.value.room.kind === "direct")
+      this.core.store.setCounter(consentKey(init.creator.id), 1);
+    return created;
   }
   async view(userId: string): Promise<Outcome<RoomView>> {
     return this.membership.view(userId);
@@ -104,6 +107,12 @@ export class RoomDO extends SocketObject {
     return this.membership.unban(actor, userId);
   }
 
+  /** Whether a member of this direct room accepted it: sent a message in it or opened it themselves. */
+  async presenceConsent(userId: string): Promise<boolean> {
+    const room = this.core.guard.room();
+    return room?.kind === "direct" && this.core.store.counter(consentKey(userId)) === 1;
+  }
+
   // ---- the one command surface ----
 
   /** Runs a chat command for `actor`: every socket host and HTTP route reaches the room through this. */
@@ -114,7 +123,10 @@ export class RoomDO extends SocketObject {
     if (!entry.ok) return entry;
     const turn = { core: this.core, actor, room, standing: entry.value.standing, now: Date.now() };
     const handler = handlers[command.kind] as (t: typeof turn, c: RoomCommand) => Promise<CommandOutcome>;
-    return handler(turn, command);
+    const outcome = await handler(turn, command);
+    if (outcome.ok && command.kind === "send" && room.kind === "direct")
+      this.core.store.setCounter(consentKey(actor.id), 1);
+    return outcome;
   }
 
   private names(room: Room, ref: RoomRef): boolean {
@@ -309,6 +321,8 @@ function* livePaths(store: RoomStore, guard: RoomGuard, sockets: SessionHost): G
     if (session.user && room.key in session.subs) yield session.user.id;
   for (const { profile, live } of store.attachedUsers()) if (live) yield profile.id;
 }
+
+const consentKey = (userId: string) => `presence_consent:${userId}`;
 
 export function briefOf(room: Room): RoomBrief {
   return {

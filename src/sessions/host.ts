@@ -7,13 +7,10 @@ import type { ChatEvent, RoomEvent } from "../domain/events";
 import { eventVisibleTo, isDurable } from "../domain/events";
 import type { RoomBrief } from "../domain/model";
 import type { Session, SocketInit } from "./session";
+import { sessionTimers } from "./timers";
 
 /** The keepalive every dialect hosted here may use: a bare newline (STOMP's heart-beat), echoed without waking. */
 export const KEEPALIVE = "\n";
-/** Unauthenticated sockets must authenticate within this time. */
-export const AUTH_GRACE_MS = 15_000;
-/** A session whose token expired is closed (4002) unless it refreshes within this time. */
-export const TOKEN_EXPIRY_GRACE_MS = 30_000;
 
 /**
  * Completes a close the client started. The runtime does not answer a hibernatable socket's Close frame by
@@ -60,11 +57,7 @@ export class Connection {
 
   send(frames: string[]): void {
     if (frames.length === 0) return;
-    try {
-      for (const message of frames.length === 1 ? frames : this.codec.batch(frames)) this.ws.send(message);
-    } catch {
-      // The peer is gone; its close handler cleans up.
-    }
+    this.host.write(this, frames.length === 1 ? frames : this.codec.batch(frames));
   }
 
   /** The frames `event` becomes for this session, keeping whatever the codec tracks about sent events. */
@@ -77,6 +70,7 @@ export class Connection {
 
   /** Closes from the server side: the dialect's parting frames first, then the close with a reason that fits. */
   close(close: Close): void {
+    if (!this.host.startClosing(this.ws)) return;
     this.send(this.codec.closeFrames?.(this.current.state, close, this.context) ?? []);
     try {
       this.ws.close(close.code, closeReason(close.reason));
@@ -107,10 +101,11 @@ export interface HostHooks {
 export class SessionHost {
   private readonly cache = new WeakMap<WebSocket, Session>();
   private readonly queues = new WeakMap<WebSocket, Promise<void>>();
+  private readonly closing = new WeakSet<WebSocket>();
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly maxFrameBytes: number,
+    private readonly limits: { maxFrameBytes: number; maxBacklogBytes: number },
     private readonly hooks: HostHooks,
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE, KEEPALIVE));
@@ -158,6 +153,13 @@ export class SessionHost {
     return { response, connection };
   }
 
+  /** Marks a socket as closing by the server; false when it already was (its parting frames went out once). */
+  startClosing(ws: WebSocket): boolean {
+    if (this.closing.has(ws)) return false;
+    this.closing.add(ws);
+    return true;
+  }
+
   persist(ws: WebSocket, session: Session): void {
     this.cache.set(ws, session);
     ws.serializeAttachment(session);
@@ -190,7 +192,7 @@ export class SessionHost {
       sessionId: session.sid,
       user: session.user,
       room: session.room,
-      maxFrameBytes: this.maxFrameBytes,
+      maxFrameBytes: this.limits.maxFrameBytes,
       now: () => new Date(),
       roomInfo: (key) => this.hooks.roomInfo(key),
     };
@@ -286,11 +288,29 @@ export class SessionHost {
         messages = frames.length <= 1 ? frames : codec.batch(frames);
         cache.messages.set(selection, messages);
       }
-      try {
-        for (const message of messages) connection.ws.send(message);
-      } catch {
-        // The peer is gone; its close handler cleans up.
-      }
+      this.write(connection, messages);
+    }
+  }
+
+  /**
+   * Writes WebSocket messages to a socket. A client that stops reading makes the runtime queue what is sent to
+   * it; past `maxBacklogBytes` queued the socket is closed (4009) rather than let one slow reader grow the
+   * object's memory for everyone. The client reconnects and resumes with `since`, losing nothing.
+   */
+  write(connection: Connection, messages: string[]): void {
+    const { ws } = connection;
+    try {
+      for (const message of messages) ws.send(message);
+    } catch {
+      // The peer is gone; its close handler cleans up.
+      return;
+    }
+    if (!this.closing.has(ws) && ws.bufferedAmount > this.limits.maxBacklogBytes) {
+      console.warn("socket closed for an outbound backlog", connection.session.dialect, ws.bufferedAmount);
+      connection.close({
+        code: CloseCode.ConnectionClosed,
+        reason: "too far behind: reconnect and resume with since",
+      });
     }
   }
 
@@ -300,52 +320,35 @@ export class SessionHost {
    */
   sweep(now: number): number | null {
     let next: number | null = null;
-    const due = (at: number) => {
-      if (at > now) next = next === null ? at : Math.min(next, at);
-    };
     for (const connection of this.connections()) {
       const { ws, session } = connection;
       const codec = connection.codec;
-      const lastBeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      const lastActive = Math.max(lastBeat, session.lastFrameAt, session.connectedAt);
-      if (!session.user) {
-        const deadline = session.connectedAt + AUTH_GRACE_MS;
-        if (now >= deadline) {
-          connection.close({ code: CloseCode.NoAuthToken, reason: "authentication timed out" });
+      const lastKeepalive = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const lastActiveAt = Math.max(lastKeepalive, session.lastFrameAt, session.connectedAt);
+      const decision = sessionTimers({
+        now,
+        connectedAt: session.connectedAt,
+        authenticated: session.user !== null,
+        expiresAt: session.expiresAt,
+        lastActiveAt,
+        idleLimitMs: codec.idleLimitMs(session.state),
+        heartbeatMs: codec.heartbeat?.intervalMs ?? null,
+        lastBeatAt: session.lastBeatAt ?? session.connectedAt,
+      });
+      if (decision.close) {
+        connection.close(decision.close);
+        continue;
+      }
+      if (decision.beat && codec.heartbeat) {
+        const beat = codec.heartbeat.beat(session.state, connection.context, lastActiveAt);
+        connection.update({ state: beat.state, lastBeatAt: now });
+        connection.send(beat.frames);
+        if (beat.close) {
+          connection.close(beat.close);
           continue;
         }
-        due(deadline);
-      } else if (session.expiresAt !== null) {
-        const deadline = session.expiresAt + TOKEN_EXPIRY_GRACE_MS;
-        if (now >= deadline) {
-          connection.close({ code: CloseCode.InvalidToken, reason: "token expired" });
-          continue;
-        }
-        due(deadline);
       }
-      const idleLimit = codec.idleLimitMs(session.state);
-      if (idleLimit !== null) {
-        if (now >= lastActive + idleLimit) {
-          connection.close({ code: CloseCode.Afk, reason: "no keepalive" });
-          continue;
-        }
-        due(lastActive + idleLimit);
-      }
-      if (codec.heartbeat) {
-        const beatDue = (session.lastBeatAt ?? session.connectedAt) + codec.heartbeat.intervalMs;
-        if (now >= beatDue) {
-          const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
-          connection.update({ state: beat.state, lastBeatAt: now });
-          connection.send(beat.frames);
-          if (beat.close) {
-            connection.close(beat.close);
-            continue;
-          }
-          due(now + codec.heartbeat.intervalMs);
-        } else {
-          due(beatDue);
-        }
-      }
+      if (decision.nextAt !== null) next = next === null ? decision.nextAt : Math.min(next, decision.nextAt);
     }
     return next;
   }

@@ -3,8 +3,9 @@ import type { Command } from "../domain/commands";
 import type { RoomBrief } from "../domain/model";
 import { type Env, limitsOf } from "../env";
 import { errorResponse } from "../http/errors";
-import { AUTH_GRACE_MS, answerClose, type Connection, type Executed, SessionHost } from "./host";
+import { answerClose, type Connection, type Executed, SessionHost } from "./host";
 import { readSocketUpgrade, type SocketInit } from "./session";
+import { AUTH_GRACE_MS } from "./timers";
 
 /**
  * Background work of an object, run from its alarm. `run` returns when it wants to run again (null: when woken
@@ -29,7 +30,7 @@ export abstract class SocketObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sockets = new SessionHost(ctx, limitsOf(env).maxFrameBytes, {
+    this.sockets = new SessionHost(ctx, limitsOf(env), {
       execute: (connection, command) => this.onCommand(connection, command),
       roomInfo: (key) => this.roomInfo(key),
     });

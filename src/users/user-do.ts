@@ -8,7 +8,7 @@ import { countsAsUnread, inboxAfterDeletion } from "../domain/lifecycle";
 import { mentions } from "../domain/mentions";
 import type { Message, Notification, Profile, Room, RoomBrief } from "../domain/model";
 import { type NotificationDraft, notificationPreview } from "../domain/notifications";
-import { canWatchPresence } from "../domain/permissions";
+import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
 import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
@@ -598,8 +598,13 @@ export class UserDO extends SocketObject {
 
   /** Seed 001: listening to a peer, and unlistening, need a direct room with them. */
   private async mayWatch(userId: string, peer: string): Promise<boolean> {
-    const shares = await roomExists(this.env.DB, directRoomKey(userId, peer));
-    return canWatchPresence(shares, peer === userId);
+    if (peer === userId) return false;
+    const key = directRoomKey(userId, peer);
+    const sharesDirectRoom = await roomExists(this.env.DB, key);
+    const policy = presencePolicyOf(this.env.PRESENCE_POLICY);
+    const consented =
+      sharesDirectRoom && policy === "consent" ? await roomStub(this.env, key).presenceConsent(peer) : false;
+    return canWatchPresence(policy, { sharesDirectRoom, consented, self: false });
   }
 
   private async watch(connection: Connection, user: Profile, peer: string): Promise<CommandOutcome> {
@@ -618,4 +623,4 @@ const MAX_FEED_PAGE = 100;
 const MAX_LISTED_ROOMS = 200;
 
 const presenceForbidden = () =>
-  refuse.forbidden("presence is visible only between users who share a direct room");
+  refuse.forbidden("presence is visible only to a peer who accepted your direct room");

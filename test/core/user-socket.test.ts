@@ -74,6 +74,16 @@ describe("user-scoped native socket", () => {
     });
     expect(created.ok).toBe(true);
     const cat = await userSocket("cat");
+    // Cat opened the room; dan has not accepted it yet, so dan's presence stays hidden.
+    cat.send({ type: "watch", id: "w0", user: "dan" });
+    expect(await cat.next(ofType("error"))).toMatchObject({ id: "w0", code: "forbidden" });
+    const accepted = await roomStub(key).create({
+      key,
+      kind: "direct",
+      creator: profile("dan"),
+      members: [{ profile: profile("cat"), role: "member" }],
+    });
+    expect(accepted).toMatchObject({ ok: true, value: { created: false } });
     cat.send({ type: "watch", id: "w", user: "dan" });
     expect(await cat.next(ofType("watching"))).toMatchObject({ user: "dan", online: false });
     const d1 = await userSocket("dan");
@@ -88,6 +98,15 @@ describe("user-scoped native socket", () => {
     const stranger = await userSocket("eve");
     stranger.send({ type: "watch", id: "w2", user: "dan" });
     expect(await stranger.next(ofType("error"))).toMatchObject({ id: "w2", code: "forbidden" });
+
+    // A reply is consent too: eve opens a direct room with dan, who answers in it.
+    stranger.send({ type: "dm", id: "d1", to: "dan", temp_id: "hi-dan", text: "hi" });
+    await stranger.next(ofType("ack"));
+    stranger.send({ type: "watch", id: "w3", user: "dan" });
+    expect(await stranger.next(ofType("error"))).toMatchObject({ id: "w3", code: "forbidden" });
+    await roomStub(directRoomKey("dan", "eve")).post(profile("dan"), { temp_id: "hi-eve", text: "hello" });
+    stranger.send({ type: "watch", id: "w4", user: "dan" });
+    expect(await stranger.next(ofType("watching"))).toMatchObject({ id: "w4", user: "dan" });
   });
 
   it("authenticates in the first frame when the URL carries no token", async () => {

@@ -19,14 +19,20 @@ async function harajClient(userId: string): Promise<TestSocket> {
   return socket;
 }
 
+/** A direct room both users opened, so each accepted it (presence between them needs that). */
 async function directRoom(a: string, b: string) {
   const key = directRoomKey(a, b);
-  await roomStub(key).create({
-    key,
-    kind: "direct",
-    creator: profile(a),
-    members: [{ profile: profile(b), role: "member" }],
-  });
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ]) {
+    await roomStub(key).create({
+      key,
+      kind: "direct",
+      creator: profile(from as string),
+      members: [{ profile: profile(to as string), role: "member" }],
+    });
+  }
   return key;
 }
 

@@ -6,6 +6,8 @@ import {
   canPinMessage,
   canPinRoom,
   canReadEditHistory,
+  canWatchPresence,
+  presencePolicyOf,
 } from "../../src/domain/permissions";
 import { admin, member, message, nobody, owner, room, user, viewer } from "./fixtures";
 
@@ -49,5 +51,17 @@ describe("lifecycle permissions", () => {
   it("moderators read the edit history", () => {
     expect(canReadEditHistory(admin)).toBe(true);
     expect(canReadEditHistory(member)).toBe(false);
+  });
+});
+
+describe("presence policy", () => {
+  it("needs the peer's consent by default, only a shared direct room under seed 001's rule, never oneself", () => {
+    const peer = { sharesDirectRoom: true, consented: false, self: false };
+    expect(presencePolicyOf(undefined)).toBe("consent");
+    expect(canWatchPresence("consent", peer)).toBe(false);
+    expect(canWatchPresence("consent", { ...peer, consented: true })).toBe(true);
+    expect(canWatchPresence("direct_room", peer)).toBe(true);
+    expect(canWatchPresence("direct_room", { ...peer, sharesDirectRoom: false })).toBe(false);
+    expect(canWatchPresence("consent", { ...peer, consented: true, self: true })).toBe(false);
   });
 });

@@ -66,6 +66,9 @@ export default async function setup(project: TestProject) {
       "--inspector-port",
       "0",
       "--show-interactive-dev-session=false",
+      // A small outbound backlog bound, so the slow-reader test fills it with a few hundred kilobytes.
+      "--var",
+      "MAX_SOCKET_BACKLOG_BYTES:262144",
     ],
     {
       stdio: ["ignore", "pipe", "pipe"],

@@ -33,9 +33,15 @@ async function harajUser(id = numericUser(), named = true): Promise<HarajUser> {
   return { id, name: named ? name : id, token: await devToken(id, named ? { name } : {}) };
 }
 
+/** A direct room both users opened, so each accepted it (presence between them needs that). */
 async function directRoom(a: HarajUser, b: HarajUser): Promise<void> {
-  const made = await api("POST", "/v1/direct", a.token, { user_id: b.id });
-  expect([200, 201]).toContain(made.status);
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const made = await api("POST", "/v1/direct", from.token, { user_id: to.id });
+    expect([200, 201]).toContain(made.status);
+  }
 }
 
 const topicOf = (a: HarajUser, b: HarajUser) =>

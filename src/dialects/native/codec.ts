@@ -54,6 +54,8 @@ const frameSchema = z.discriminatedUnion("type", [
     id: requestId,
     room: roomKey.optional(),
     since: sinceSchema.nullish(),
+    /** The epoch the client saw with `since`: a room re-created since then answers `conflict`. */
+    epoch: z.string().max(64).nullish(),
   }),
   z.object({ type: z.literal("unsubscribe"), id: requestId, room: roomKey.optional() }),
   draft.extend({ type: z.literal("send"), id: requestId, room: roomKey.optional() }),
@@ -142,7 +144,7 @@ type RoomFrame = Exclude<
 function roomCommand(frame: RoomFrame, room: string): Command {
   switch (frame.type) {
     case "subscribe":
-      return { kind: "subscribe", room, since: frame.since ?? null };
+      return { kind: "subscribe", room, since: frame.since ?? null, epoch: frame.epoch ?? null };
     case "unsubscribe":
       return { kind: "unsubscribe", room };
     case "typing":
@@ -242,7 +244,7 @@ function answer(tag: NativeTag, command: Command, outcome: CommandOutcome): Reco
       // `id` is the message id here (the issue's ack shape); a send correlates by its temp id.
       return { type: "ack", room: result.room, ...result.ack };
     case "subscribed":
-      return { type: "subscribed", ...ids, room: result.room, head: result.head };
+      return { type: "subscribed", ...ids, room: result.room, head: result.head, epoch: result.epoch };
     case "unsubscribed":
       return { type: "unsubscribed", ...ids, room: result.room };
     case "watching":
