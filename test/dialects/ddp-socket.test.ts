@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { DDP_PING_INTERVAL_MS } from "../../src/dialects/ddp/codec";
+import { DDP_IDLE_LIMIT_MS, DDP_PING_INTERVAL_MS } from "../../src/dialects/ddp/codec";
+import { CloseCode } from "../../src/domain/close-codes";
 import { userStub } from "../../src/rooms/stubs";
 import type { SessionHost } from "../../src/sessions/host";
 import { makeRoom, profile, roomStub, sleep } from "../helpers/rooms";
@@ -49,6 +50,12 @@ describe("DDP sessions hosted by the user object", () => {
     expect(await mute.closed).toEqual({ code: 1000, reason: "heartbeat timed out" });
     expect(await talker.next(msg("ping"))).toEqual({ msg: "ping" });
     await settled(talker, "still open");
+  });
+
+  it("closes a session silent past the idle backstop even when no heartbeat ran meanwhile", async () => {
+    const socket = await loggedIn("ddp-idle");
+    await sweepAhead("ddp-idle", DDP_IDLE_LIMIT_MS + 1000);
+    expect(await socket.closed).toEqual({ code: CloseCode.Afk, reason: "no keepalive" });
   });
 
   it("keeps the session, its subs and its activity through the object's eviction", async () => {
