@@ -336,6 +336,19 @@ describe("Rocket.Chat methods and streams over raw frames", () => {
     expect((delivered.fields as Json).args).toEqual([
       expect.objectContaining({ msg: "after typing", rid: room }),
     ]);
+
+    // The author hears that another member read up to their message.
+    mine.send({
+      msg: "sub",
+      id: "read",
+      name: "stream-notify-room",
+      params: [`${room}/messagesRead`, false],
+    });
+    await mine.inbox.next((f) => f.msg === "ready" && (f.subs as string[]).includes("read"));
+    theirs.send({ msg: "method", id: "r", method: "readMessages", params: [room] });
+    await theirs.inbox.next(result("r"));
+    const read = await mine.inbox.next(changed("stream-notify-room", `${room}/messagesRead`));
+    expect((read.fields as Json).args).toEqual([{ until: { $date: expect.any(Number) } }]);
   });
 });
 
