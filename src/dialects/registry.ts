@@ -1,5 +1,6 @@
 import { actionCableCodec } from "./actioncable/codec";
 import type { Codec } from "./codec";
+import { ddpCodec } from "./ddp/codec";
 import { harajCodec } from "./haraj/codec";
 import { nativeCodec } from "./native/codec";
 import { stompCodec } from "./stomp/codec";
@@ -16,6 +17,7 @@ export const dialects = {
   haraj: harajCodec,
   actioncable: actionCableCodec,
   swappart: swappartCodec,
+  ddp: ddpCodec,
 } satisfies Record<string, AnyCodec>;
 
 export type DialectName = keyof typeof dialects;

@@ -104,8 +104,6 @@ export interface HostHooks {
 export class SessionHost {
   private readonly cache = new WeakMap<WebSocket, Session>();
   private readonly queues = new WeakMap<WebSocket, Promise<void>>();
-  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
-  private readonly lastBeatAt = new WeakMap<WebSocket, number>();
   private readonly closing = new WeakSet<WebSocket>();
 
   constructor(
@@ -143,6 +141,8 @@ export class SessionHost {
       follows: [...(codec.initialFollows ?? [])],
       watches: [],
       connectedAt: Date.now(),
+      lastFrameAt: 0,
+      lastBeatAt: null,
     };
     const restored =
       kept !== undefined && codec.resume ? codec.resume.restore(kept, this.contextOf(session)) : null;
@@ -216,7 +216,7 @@ export class SessionHost {
 
   /** Handles one incoming frame, after every earlier frame of the same socket. */
   onMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    this.lastFrameAt.set(ws, Date.now());
+    this.connection(ws)?.update({ lastFrameAt: Date.now() });
     return this.enqueue(ws, () => this.handle(ws, frame));
   }
 
@@ -362,25 +362,24 @@ export class SessionHost {
       const { ws, session } = connection;
       const codec = connection.codec;
       const lastKeepalive = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const lastActiveAt = Math.max(lastKeepalive, session.lastFrameAt, session.connectedAt);
       const decision = sessionTimers({
         now,
         connectedAt: session.connectedAt,
         authenticated: session.user !== null,
         expiresAt: session.expiresAt,
-        lastActiveAt: Math.max(lastKeepalive, this.lastFrameAt.get(ws) ?? 0, session.connectedAt),
+        lastActiveAt,
         idleLimitMs: codec.idleLimitMs(session.state),
         heartbeatMs: codec.heartbeat?.intervalMs ?? null,
-        lastBeatAt: this.lastBeatAt.get(ws) ?? session.connectedAt,
+        lastBeatAt: session.lastBeatAt ?? session.connectedAt,
       });
       if (decision.close) {
         connection.close(decision.close);
         continue;
       }
       if (decision.beat && codec.heartbeat) {
-        this.lastBeatAt.set(ws, now);
-        const lastActive = Math.max(lastKeepalive, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
-        const beat = codec.heartbeat.beat(session.state, connection.context, lastActive);
-        connection.update({ state: beat.state });
+        const beat = codec.heartbeat.beat(session.state, connection.context, lastActiveAt);
+        connection.update({ state: beat.state, lastBeatAt: now });
         connection.send(beat.frames);
         if (beat.close) {
           connection.close(beat.close);

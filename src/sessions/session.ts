@@ -29,6 +29,12 @@ export interface Session {
   /** Peers whose online state this session watches (user-scoped sessions only). */
   watches: string[];
   connectedAt: number;
+  /**
+   * When the client last sent a frame and when the server last ran a heartbeat (ms), kept with the session so the
+   * idle and heartbeat checks of a hibernated object judge by what really happened.
+   */
+  lastFrameAt: number;
+  lastBeatAt: number | null;
 }
 
 /** How a socket reached its object: chosen by the Worker, which authenticated it when it could. */

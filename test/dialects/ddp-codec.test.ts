@@ -780,11 +780,27 @@ describe("ddp codec: stream subscriptions", () => {
     }
   });
 
-  it("follows all rooms for __my_messages__, rooms-changed and subscriptions-changed, notifications for notification", () => {
+  it("keeps rooms-changed and subscriptions-changed without following anything, and unsubs them at once", () => {
+    let state = connected();
+    for (const event of ["rooms-changed", "subscriptions-changed"]) {
+      const answer = decode(
+        { msg: "sub", id: event, name: "stream-notify-user", params: [`alice/${event}`, false] },
+        state,
+      );
+      expect(answer.commands).toEqual([]);
+      expect(answer.out).toEqual([{ msg: "ready", subs: [event] }]);
+      state = answer.state;
+    }
+    expect(state.subs.map((sub) => sub.id)).toEqual(["rooms-changed", "subscriptions-changed"]);
+    const dropped = decode({ msg: "unsub", id: "rooms-changed" }, state);
+    expect(dropped.commands).toEqual([]);
+    expect(dropped.out).toEqual([{ msg: "nosub", id: "rooms-changed" }]);
+    expect(dropped.state.subs.map((sub) => sub.id)).toEqual(["subscriptions-changed"]);
+  });
+
+  it("follows all rooms for __my_messages__, notifications for notification", () => {
     const follows = [
       ["stream-room-messages", "__my_messages__", "rooms"],
-      ["stream-notify-user", "alice/rooms-changed", "rooms"],
-      ["stream-notify-user", "alice/subscriptions-changed", "rooms"],
       ["stream-notify-user", "alice/notification", "notifications"],
     ] as const;
     for (const [name, eventName, scope] of follows) {
@@ -960,6 +976,30 @@ describe("ddp codec: stream events", () => {
     expect(encode({ type: "message", room: "general", seq: 7, at: NOW, message: whisper }, state)).toEqual(
       [],
     );
+  });
+
+  it("sends a reaction change as the message with its new reactions, and remembers its room", () => {
+    const reactions = [{ emoji: ":+1:", count: 1, users: [BOB] }];
+    const event: ChatEvent = {
+      type: "reaction_changed",
+      room: "general",
+      seq: 8,
+      at: NOW,
+      message_id: "m-1",
+      message_seq: 5,
+      emoji: ":+1:",
+      user: BOB,
+      added: true,
+      reactions,
+      message: message({ reactions }),
+    };
+    const state = subscribed(["stream-room-messages", "general"]);
+    expect(encode(event, state)).toEqual([
+      changed("stream-room-messages", "general", [
+        expect.objectContaining({ _id: "m-1", msg: "hello", reactions: { ":+1:": expect.any(Object) } }),
+      ]),
+    ]);
+    expect(ddpCodec.afterEvent?.(state, event, context())?.recent).toContainEqual(["m-1", "general"]);
   });
 
   it("sends others' typing as typing and user-activity, never the user's own", () => {

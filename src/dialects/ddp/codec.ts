@@ -144,7 +144,7 @@ function roomOfMessage(state: DdpState, messageId: string): RoomRef {
   return state.recent.find(([id]) => id === messageId)?.[1] ?? { message_id: messageId };
 }
 
-function followCommand(target: Target, on: boolean): Command {
+function followCommand(target: NonNullable<Target>, on: boolean): Command {
   if ("room" in target)
     return on
       ? { kind: "subscribe", room: target.room, since: null }
@@ -178,7 +178,7 @@ function subscribe(state: DdpState, message: Record<string, unknown>, ctx: Sessi
   if (stateBytes(next) > STATE_BUDGET_BYTES)
     return reply(state, nosubFrame(id, meteorError("too-many-subscriptions", "Too many subscriptions")));
   const target = targetOf(sub);
-  if (state.subs.some((other) => sameTarget(targetOf(other), target)))
+  if (target === null || state.subs.some((other) => sameTarget(targetOf(other), target)))
     return reply(next, ...readyFrames(sub, useCollection));
   return {
     state: next,
@@ -195,7 +195,8 @@ function unsubscribe(state: DdpState, message: Record<string, unknown>): Turn {
   const subs = state.subs.filter((sub) => sub !== removed);
   const target = targetOf(removed);
   const next = { ...state, subs };
-  if (subs.some((other) => sameTarget(targetOf(other), target))) return reply(next, nosubFrame(id));
+  if (target === null || subs.some((other) => sameTarget(targetOf(other), target)))
+    return reply(next, nosubFrame(id));
   return {
     state: next,
     commands: [{ command: followCommand(target, false), tag: { kind: "unsub", id: removed.id } }],
@@ -407,7 +408,7 @@ function encodeSubOutcome(
   };
 }
 
-const MESSAGE_EVENTS = new Set(["message", "message_updated", "message_pinned"]);
+const MESSAGE_EVENTS = new Set(["message", "message_updated", "message_pinned", "reaction_changed"]);
 
 /**
  * Meteor DDP as Rocket.Chat's realtime API speaks it (seed 004): `connect`, server `ping`, methods answered with

@@ -29,8 +29,12 @@ export interface StreamSub {
   eventName: string;
 }
 
-/** What a stored subscription makes the session follow: one room (with presence), or a scope. */
-export type Target = { room: string } | { scope: FollowScope };
+/**
+ * What a stored subscription makes the session follow: one room (with presence), or a scope. Null for the user's
+ * room list streams: every session of the user gets its room list changes and unread counts without following
+ * anything, and following every room would replace those counts by each room's raw events.
+ */
+export type Target = { room: string } | { scope: FollowScope } | null;
 
 export const MY_MESSAGES = "__my_messages__";
 
@@ -41,10 +45,10 @@ const MAX_EVENT_NAME_CHARS = 320;
 const SILENT_STREAMS = new Set(["notify-all", "notify-logged"]);
 
 const ROOM_EVENTS = new Set(["typing", "user-activity", "deleteMessage", "messagesRead"]);
-const USER_EVENTS: Record<string, FollowScope> = {
+const USER_EVENTS: Record<string, FollowScope | null> = {
   notification: "notifications",
-  "rooms-changed": "rooms",
-  "subscriptions-changed": "rooms",
+  "rooms-changed": null,
+  "subscriptions-changed": null,
 };
 
 /** `<prefix>/<event>` split at the last slash (room keys may hold slashes, event names do not). */
@@ -59,11 +63,15 @@ export function targetOf(sub: StreamSub): Target {
     return sub.eventName === MY_MESSAGES ? { scope: "rooms" } : { room: sub.eventName };
   const parts = splitEventName(sub.eventName);
   if (sub.stream === "notify-room") return { room: parts?.prefix ?? sub.eventName };
-  return { scope: USER_EVENTS[parts?.event ?? ""] ?? "rooms" };
+  const scope = USER_EVENTS[parts?.event ?? ""];
+  return scope ? { scope } : null;
 }
 
-export const sameTarget = (a: Target, b: Target): boolean =>
-  "room" in a ? "room" in b && a.room === b.room : "scope" in b && a.scope === b.scope;
+/** Whether two subscriptions follow the same thing (never for subscriptions that follow nothing). */
+export function sameTarget(a: Target, b: Target): boolean {
+  if (a === null || b === null) return false;
+  return "room" in a ? "room" in b && a.room === b.room : "scope" in b && a.scope === b.scope;
+}
 
 /** How to answer a `sub`: store it and follow its target, accept it silently, or refuse it with `nosub`. */
 export type SubPlan =
@@ -130,6 +138,7 @@ function roomStreamEvents(event: RoomEvent, me: Profile): StreamEvent[] {
   switch (event.type) {
     case "message":
     case "message_updated":
+    case "reaction_changed":
       return messageEvents(event.room, event.message);
     case "message_pinned":
       return messageEvents(event.room, pinnedAs(event.message, event.pinned, event.at));
