@@ -40,6 +40,14 @@ interface Surface {
   /** Who must be granted the same attempt: the room's `member` (default) or `owner`; null: no harmless control. */
   control?: "member" | "owner" | null;
   attempt(w: World, actor: Actor): Promise<Answer>;
+  /** What the control cell must receive, proving the leak check on this surface looks where it matters. */
+  reveals?: "secret" | "members";
+  /**
+   * Whether a non-member can tell an existing room from an unknown one here: "distinct" where the docs give
+   * the two different answers (403 / 404, `forbidden` / `not_found`, `error-not-allowed` /
+   * `error-invalid-room`), "hidden" where they are the same; absent where no room is named.
+   */
+  oracle?: "distinct" | "hidden";
   /** The refusal each kind of actor must get. */
   refused: Partial<Record<Kind, RegExp>> & { membership: RegExp; token: RegExp };
   /** What a granted attempt looks like: a control cell must show it. */
@@ -301,8 +309,9 @@ async function ddpSession(a: Actor, request: Record<string, unknown>): Promise<A
 // Swappart (docs/dialects/swappart.md)
 const swappart = (frame: string): string[] => {
   const f = json(frame);
-  const data = f.data as { confirmed?: boolean; code?: number } | undefined;
-  if (f.type === "MessageSentConfirmation") return [`confirmed:${data?.confirmed}`];
+  const data = f.data as { confirmed?: boolean; code?: number; reason?: string } | undefined;
+  if (f.type === "MessageSentConfirmation")
+    return [`confirmed:${data?.confirmed}${data?.reason ? `(${data.reason})` : ""}`];
   if (f.type === "Disconnection") return [`Disconnection:${data?.code}`];
   return [String(f.type)];
 };
@@ -334,6 +343,8 @@ const surfaces: Surface[] = [
   ).map(
     ([name, method, path, body]): Surface => ({
       name: `HTTP ${name}`,
+      oracle: "distinct",
+      reveals: name === "GET room view" ? "members" : name.startsWith("GET") ? "secret" : undefined,
       attempt: (w, a) => http(method, path(w), a.token, body?.()),
       refused: { membership: /^403:forbidden$/, token: TOKEN_REFUSED },
       granted: /^20\d$/,
@@ -341,6 +352,7 @@ const surfaces: Surface[] = [
   ),
   {
     name: "HTTP POST members (adding oneself)",
+    oracle: "distinct",
     control: "owner",
     attempt: (w, a) => http("POST", `${room(w)}/members`, a.token, { user_ids: [a.self] }),
     refused: { membership: /^403:forbidden$/, token: TOKEN_REFUSED },
@@ -348,20 +360,16 @@ const surfaces: Surface[] = [
   },
   {
     name: "HTTP PATCH message (edit)",
+    oracle: "distinct",
     // The owner's edit to the same text changes nothing.
     control: "owner",
-    attempt: async (w, a) => {
-      const current = await http("GET", `${room(w)}/messages`, w.tokens.owner);
-      const messages = (JSON.parse(current.received) as { messages: { id: string; text: string }[] })
-        .messages;
-      const text = messages.find((m) => m.id === w.secretId)?.text ?? "";
-      return http("PATCH", secretPath(w), a.token, { text });
-    },
+    attempt: (w, a) => http("PATCH", secretPath(w), a.token, { text: w.secretText }),
     refused: { membership: /^403:forbidden$/, token: TOKEN_REFUSED },
     granted: /^200$/,
   },
   {
     name: "HTTP DELETE message",
+    oracle: "distinct",
     control: null,
     attempt: (w, a) => http("DELETE", secretPath(w), a.token),
     refused: { membership: /^403:forbidden$/, token: TOKEN_REFUSED },
@@ -388,6 +396,7 @@ const surfaces: Surface[] = [
   // room says no, closed at once with 4002 when the token is bad. A first-frame `auth` reaches the room object.
   {
     name: "native room socket upgrade with a URL token, then subscribe",
+    oracle: "distinct",
     attempt: (w, a) => nativeRoomSocket(w, a, { type: "subscribe" }, "url"),
     refused: { membership: /^403:forbidden$/, token: NATIVE_TOKEN_REFUSED },
     granted: /subscribed/,
@@ -401,6 +410,8 @@ const surfaces: Surface[] = [
   ).map(
     ([name, frame]): Surface => ({
       name: `native room socket first-frame auth, then ${name}`,
+      oracle: "distinct",
+      reveals: name === "history" ? "secret" : undefined,
       attempt: (w, a) => nativeRoomSocket(w, a, frame, "frame"),
       // The room's refusal of the `auth` frame closes with 4002, like a bad token (docs/protocol.md).
       refused: { membership: /^error:forbidden close:4002$/, token: NATIVE_TOKEN_REFUSED },
@@ -417,6 +428,8 @@ const surfaces: Surface[] = [
   ).map(
     ([name, frame]): Surface => ({
       name: `native user socket ${name}`,
+      oracle: "distinct",
+      reveals: name === "history" ? "secret" : undefined,
       attempt: (w, a) => nativeUserSocket(w, a, frame(w)),
       refused: { membership: OWN_EVENTS_THEN_FORBIDDEN, token: NATIVE_TOKEN_REFUSED },
       granted: /subscribed|ack|history/,
@@ -432,6 +445,7 @@ const surfaces: Surface[] = [
   // STOMP: ERROR with the code as body, then the close (docs/dialects/stomp.md).
   {
     name: "STOMP room endpoint subscribe /topic/chat (impostor: CONNECT userid of the owner)",
+    oracle: "distinct",
     impostor: true,
     attempt: (w, a) =>
       stompSocket(`/v1/rooms/${w.room.key}/stomp`, a, a.kind === "impostor" ? w.ids.owner : a.self, [
@@ -446,6 +460,7 @@ const surfaces: Surface[] = [
   },
   {
     name: "STOMP user endpoint subscribe /topic/chat",
+    oracle: "distinct",
     attempt: (w, a) => stompSocket("/v1/stomp", a, a.self, [subscribe(`/topic/chat/${w.room.key}`)]),
     refused: {
       membership: /^CONNECTED ERROR:forbidden close:4012$/,
@@ -455,6 +470,7 @@ const surfaces: Surface[] = [
   },
   {
     name: "STOMP user endpoint subscribe the owner's DM topic (others: their own, of the room)",
+    oracle: "distinct",
     impostor: true,
     attempt: (w, a) =>
       stompSocket("/v1/stomp", a, a.self, [
@@ -469,6 +485,7 @@ const surfaces: Surface[] = [
   },
   {
     name: "STOMP user endpoint SEND /app/chat (impostor: user.id of the owner)",
+    oracle: "distinct",
     impostor: true,
     attempt: (w, a) =>
       stompSocket("/v1/stomp", a, a.self, [
@@ -522,6 +539,8 @@ const surfaces: Surface[] = [
   // Swappart: Supabase-style tokens; a refused send is confirmed:false and a 4012 close (docs/dialects/swappart.md).
   {
     name: "Swappart socket SendMessage",
+    // The confirmation's reason says why: not a member, or no such room (as HTTP's 403 / 404 do).
+    oracle: "distinct",
     world: "uuid",
     attempt: (w, a) =>
       socket(
@@ -540,13 +559,15 @@ const surfaces: Surface[] = [
         (f) => json(f).type === "Disconnection",
       ),
     refused: {
-      membership: /^confirmed:false Disconnection:4012 close:4012$/,
+      membership: /^confirmed:false\(.+\) Disconnection:4012 close:4012$/,
       token: /^Disconnection:4002 close:4002$/,
     },
     granted: /confirmed:true/,
   },
   {
     name: "Swappart HTTP GET /rooms/:id",
+    oracle: "distinct",
+    reveals: "secret",
     world: "uuid",
     attempt: (w, a) => http("GET", `/rooms/${w.room.number}`, a.token, undefined, envelope),
     refused: { membership: /^403:error_message$/, token: /^401:error_message$/ },
@@ -556,6 +577,7 @@ const surfaces: Surface[] = [
   // ActionCable: reject_subscription; a refused token is disconnect unauthorized and 4002.
   {
     name: "ActionCable subscribe Chats::RoomChannel",
+    oracle: "hidden",
     attempt: (w, a) => cable(a, { channel: "Chats::RoomChannel", chat_room_uuid: w.room.key }),
     refused: { membership: /^welcome reject_subscription$/, token: /^disconnect:unauthorized close:4002$/ },
     granted: /confirm_subscription/,
@@ -579,6 +601,7 @@ const surfaces: Surface[] = [
   // DDP: a refused login is error 403 and the session stays anonymous; refusals are nosub / Meteor errors.
   {
     name: "DDP sub stream-room-messages",
+    oracle: "hidden",
     attempt: (w, a) =>
       ddpSession(a, { msg: "sub", name: "stream-room-messages", params: [w.room.key, false] }),
     refused: {
@@ -605,6 +628,7 @@ const surfaces: Surface[] = [
   },
   {
     name: "DDP method sendMessage",
+    oracle: "distinct",
     attempt: (w, a) =>
       ddpSession(a, {
         msg: "method",
@@ -619,6 +643,8 @@ const surfaces: Surface[] = [
   },
   {
     name: "DDP method loadHistory",
+    oracle: "distinct",
+    reveals: "secret",
     attempt: (w, a) =>
       ddpSession(a, { msg: "method", method: "loadHistory", params: [w.room.key, null, 20, null] }),
     refused: {
@@ -708,6 +734,9 @@ for (const surface of surfaces) {
         if (a.kind === "control") {
           if (!surface.granted.test(answer.signature))
             failures.push(`${a.name}: expected granted, got "${answer.signature}"`);
+          const shown = { secret: w.secret, members: w.ids.friend }[surface.reveals ?? "secret"];
+          if (surface.reveals && !answer.received.includes(shown))
+            failures.push(`${a.name}: the granted answer shows no ${surface.reveals}`);
           continue;
         }
         const expected = surface.refused[a.kind] ?? surface.refused.membership;
@@ -720,3 +749,32 @@ for (const surface of surfaces) {
     });
   });
 }
+
+describe("existence oracle: a non-member's answer for an existing room and for an unknown one", () => {
+  it("differs only where the docs say it does, and an unknown room is never granted", async () => {
+    const rows: string[] = [];
+    const failures: string[] = [];
+    for (const surface of surfaces.filter((s) => s.oracle)) {
+      const w = worlds[surface.world ?? "numeric"];
+      const unknown: World = { ...w, room: { key: `authz-unknown-${w.room.number}`, number: 9_000_000_000 } };
+      const outsider: Actor = {
+        name: "non-member",
+        kind: "membership",
+        token: w.tokens.outsider,
+        self: w.ids.outsider,
+      };
+      // One after the other: a second Swappart socket of the same user would replace the first (4008).
+      const known = await surface.attempt(w, outsider);
+      const missing = await surface.attempt(unknown, outsider);
+      rows.push(`${surface.name} | ${known.signature} | ${missing.signature} | ${surface.oracle}`);
+      if (surface.granted.test(missing.signature))
+        failures.push(`${surface.name}: an unknown room was granted: "${missing.signature}"`);
+      if (surface.oracle === "hidden" && known.signature !== missing.signature)
+        failures.push(`${surface.name}: "${known.signature}" vs "${missing.signature}"`);
+      if (surface.oracle === "distinct" && known.signature === missing.signature)
+        failures.push(`${surface.name}: the docs give two answers, both were "${known.signature}"`);
+    }
+    console.log(`existence oracle (surface | existing | unknown | docs):\n${rows.join("\n")}`);
+    expect(failures).toEqual([]);
+  });
+});

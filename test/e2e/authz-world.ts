@@ -35,6 +35,8 @@ export interface World {
   /** The owner's message in the room; also the text of the owner's direct message to `member`. */
   secret: string;
   secretId: string;
+  /** The secret message's whole text (its mentions included), for an edit that changes nothing. */
+  secretText: string;
   /** `friend`'s whisper to `owner` in the room: seen by those two only. */
   whisper: string;
   /** The direct room of `owner` and `member`, where both have written. */
@@ -121,11 +123,9 @@ export async function buildWorld(newId: () => string, claims: Record<string, unk
   const whisper = `whisper-${unique()}${unique()}`;
   // Every non-member is mentioned: a mention must not reach someone who may not read the room.
   const mentions = [ids.outsider, ids.banned, ids.removed].map((id) => `@${id}`).join(" ");
+  const secretText = `${secret} ${mentions}`;
   const sent = await ok(
-    request("POST", `/v1/rooms/${key}/messages`, tokens.owner, {
-      temp_id: "secret",
-      text: `${secret} ${mentions}`,
-    }),
+    request("POST", `/v1/rooms/${key}/messages`, tokens.owner, { temp_id: "secret", text: secretText }),
   );
   await ok(
     request("POST", `/v1/rooms/${key}/messages`, tokens.friend, {
@@ -148,6 +148,7 @@ export async function buildWorld(newId: () => string, claims: Record<string, unk
     room: { key, number: Number(made.json?.number) },
     secret,
     secretId: String((sent.json as { message: { id: string } }).message.id),
+    secretText,
     whisper,
     direct: dm,
   };
