@@ -27,6 +27,8 @@ export interface Env {
   FCM_SERVICE_ACCOUNT?: string;
   WEBHOOK_URLS?: string;
   WEBHOOK_SECRET?: string;
+  /** "1": count Durable Object requests for the load harness (`src/dev-stats.ts`); never set in production. */
+  DEV_STATS?: string;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */

@@ -1,4 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
+import { devStats, devStatsEnabled } from "../dev-stats";
 import { limitsOf } from "../env";
 import { adminRoutes } from "./admin";
 import { API_SECRET_SCHEME, CHAT_TOKEN_QUERY_SCHEME, CHAT_TOKEN_SCHEME, newApi } from "./api";
@@ -22,6 +23,12 @@ export function createApp() {
   });
 
   app.get("/health", (c) => c.json({ ok: true }));
+  // The load harness's request counts; only where DEV_STATS is "1" (never in production).
+  app.get("/v1/dev/stats", (c) =>
+    devStatsEnabled(c.env)
+      ? c.json(devStats())
+      : errorResponse({ code: "not_found", message: "no route for GET /v1/dev/stats" }, 404),
+  );
   app.route("/", tokenRoutes);
   app.route("/", meRoutes);
   app.route("/", roomRoutes);
