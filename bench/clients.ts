@@ -81,7 +81,9 @@ export class Api {
    */
   async stats(): Promise<Record<string, number> | null> {
     try {
-      const response = await fetch(`${this.baseUrl}/v1/dev/stats`, { signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`${this.baseUrl}/v1/dev/stats`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       return response.ok ? ((await response.json()) as Record<string, number>) : null;
     } catch {
       return null;

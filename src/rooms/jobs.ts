@@ -5,6 +5,7 @@ import { listVar } from "../env";
 import { type WebhookOccurrence, webhookJobs } from "../push/webhooks";
 import type { Job } from "../sessions/socket-object";
 import { flushRoomRows } from "../storage/room-rows";
+import { membersWithDevices } from "../storage/user-rows";
 import { typingEvent } from "./commands";
 import type { RoomCore } from "./core";
 import { userStub } from "./stubs";
@@ -74,24 +75,34 @@ async function enqueueWebhooks(core: RoomCore, now: number): Promise<number | nu
 }
 
 /**
- * Tells members with no live path into the room about new messages, so their UserDO can count and push. Every
- * call must succeed before the cursor moves; the receivers are idempotent per message, so a retry after a
- * partial failure repeats nothing for those that already had it.
+ * Tells offline members who can be pushed about new messages. Members with any path into the room are online
+ * (an attached user object, which counts their unread itself, or a subscribed room socket: presence), and of
+ * the rest only those with a push device are called: one D1 query per run finds them, so a message costs one
+ * request per offline member with a device, none for the others (their unread is derived when they reconnect:
+ * `RoomDO.attachUser`). Every call must succeed before the cursor moves; the receivers are idempotent per
+ * message, so a retry after a partial failure repeats nothing for those that already had it.
  */
 async function notifyOffline(core: RoomCore, room: Room, now: number): Promise<number | null> {
   const cursor = core.store.counter(OFFLINE_CURSOR);
   const head = core.store.head();
   if (cursor >= head) return null;
-  const attached = new Set(core.store.attachedUsers().map((a) => a.profile.id));
   const events = core.store.eventsAfter(cursor, 200);
   const last = events.at(-1)?.seq ?? head;
-  const calls = core.guard
-    .memberIds()
-    .filter((id) => !attached.has(id) && !core.presence.has(id))
+  const posted = events.filter((e) => e.type === "message");
+  const offline =
+    posted.length === 0
+      ? []
+      : core.guard
+          .memberIds()
+          .filter((id) => core.store.attachment(id) === undefined && !core.presence.has(id));
+  const pushable =
+    offline.length === 0 ? new Set<string>() : await membersWithDevices(core.env.DB, room.number);
+  const calls = offline
+    .filter((id) => pushable.has(id))
     .map((id) => ({
       id,
-      messages: events.flatMap((e) =>
-        e.type === "message" && e.message.sender.id !== id && eventVisibleTo(e, id) ? [e.message] : [],
+      messages: posted.flatMap((e) =>
+        e.message.sender.id !== id && eventVisibleTo(e, id) ? [e.message] : [],
       ),
     }))
     .filter((c) => c.messages.length > 0)

@@ -12,6 +12,9 @@ export const IDEMPOTENCY_TTL_MS = 48 * 3600_000;
  * Every method is synchronous: the Durable Object's single thread makes each one atomic.
  */
 export class RoomStore {
+  /** The attached rows, held in memory once read: fan-out reads them every flush and attaching every subscribe. */
+  private attachedCache: Map<string, { profile: Profile; live: boolean }> | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS room (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
@@ -54,6 +57,7 @@ export class RoomStore {
     ]) {
       this.sql.exec(`DELETE FROM ${table}`);
     }
+    this.attachedCache = new Map();
   }
 
   room(): Room | null {
@@ -326,13 +330,24 @@ export class RoomStore {
   }
 
   /** UserDOs registered for this room's events; `live` ones have a session subscribed (they count as present). */
-  attachedUsers(): { profile: Profile; live: boolean }[] {
-    return this.sql
-      .exec<{ id: string; name: string | null; avatar: string | null; live: number }>(
-        "SELECT user_id AS id, name, avatar, live FROM attached",
-      )
-      .toArray()
-      .map(({ live, ...profile }) => ({ profile, live: live === 1 }));
+  attachedUsers(): Iterable<{ profile: Profile; live: boolean }> {
+    return this.attached().values();
+  }
+
+  attachment(userId: string): { profile: Profile; live: boolean } | undefined {
+    return this.attached().get(userId);
+  }
+
+  private attached(): Map<string, { profile: Profile; live: boolean }> {
+    this.attachedCache ??= new Map(
+      this.sql
+        .exec<{ id: string; name: string | null; avatar: string | null; live: number }>(
+          "SELECT user_id AS id, name, avatar, live FROM attached",
+        )
+        .toArray()
+        .map(({ live, ...profile }) => [profile.id, { profile, live: live === 1 }]),
+    );
+    return this.attachedCache;
   }
 
   attach(profile: Profile, live: boolean): void {
@@ -343,14 +358,15 @@ export class RoomStore {
       profile.avatar,
       live ? 1 : 0,
     );
+    this.attached().set(profile.id, {
+      profile: { id: profile.id, name: profile.name, avatar: profile.avatar },
+      live,
+    });
   }
 
   detach(userId: string): boolean {
+    this.attached().delete(userId);
     return this.sql.exec("DELETE FROM attached WHERE user_id = ?", userId).rowsWritten > 0;
-  }
-
-  isAttached(userId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM attached WHERE user_id = ?", userId).toArray().length > 0;
   }
 
   setTyping(profile: Profile, expiresAt: number | null): boolean {

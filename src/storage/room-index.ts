@@ -79,7 +79,8 @@ WITH mine AS (
 SELECT listed.*,
   (SELECT COUNT(*) FROM messages u
      WHERE u.room_id = listed.number AND u.seq > listed.read_seq AND u.sender_id != ?1
-       AND u.deleted_at IS NULL AND (u.recipient_id IS NULL OR u.recipient_id = ?1)) AS unread_count
+       AND u.deleted_at IS NULL AND u.parent_id IS NULL
+       AND (u.recipient_id IS NULL OR u.recipient_id = ?1)) AS unread_count
 FROM listed
 WHERE ?2 IS NULL OR active_at < ?2 OR (active_at = ?2 AND number < ?3)
 ORDER BY active_at DESC, number DESC

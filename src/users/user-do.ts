@@ -1,18 +1,20 @@
 import { verifyChatToken } from "../auth/jwt";
 import type { Command, CommandOutcome } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
-import type { DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
+import type { RoomEvent, RoomListing, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
 import { mentions } from "../domain/mentions";
 import type { Message, Profile, Room, RoomBrief } from "../domain/model";
 import { canWatchPresence } from "../domain/permissions";
+import { applyRoomEvents, type RoomUnread, roomUnread, unreadCount } from "../domain/unread";
 import { type Env, jwtConfigOf } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
 import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
 import type { RoomView } from "../rooms/membership";
+import type { Attached } from "../rooms/room-do";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
 import { followsRoom, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
@@ -31,6 +33,12 @@ export class UserDO extends SocketObject {
   /** Events of rooms whose subscription is in flight, held until the subscription's seam is known. */
   private readonly holding = new Map<string, RoomEvent[]>();
   private briefs: Map<string, RoomBrief> | undefined;
+  /**
+   * Unread per attached room, in memory only: rebuilt from the summary each room returns on attach, moved by the
+   * room's events, so delivery writes nothing. A room missing here (the object was evicted, or a read reached
+   * into history held only as a count) is asked again when an inbox update needs it.
+   */
+  private readonly unread = new Map<string, RoomUnread>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -112,6 +120,7 @@ export class UserDO extends SocketObject {
     const attached = this.store.attachedRooms();
     const watching = this.store.watching();
     this.store.clearAttached();
+    this.unread.clear();
     await Promise.allSettled([
       ...attached.map((key) => roomStub(this.env, key).detachUser(user.id)),
       ...watching.map((peer) => this.unwatchPeer(user.id, peer)),
@@ -123,10 +132,34 @@ export class UserDO extends SocketObject {
   }
 
   private async attach(user: Profile, key: string): Promise<void> {
-    const result = await roomStub(this.env, key).attachUser(user, null, false);
-    if (!result.ok) return;
+    await this.attachHolding(user, key, null, false);
+  }
+
+  /**
+   * Registers with a room. Live events that overtake the answer are held: they move the unread counter the
+   * answer starts (those up to its `head` are in it already) and are returned for a subscription to replay.
+   */
+  private async attachHolding(
+    user: Profile,
+    key: string,
+    since: { seq: number; epoch: string | null } | null,
+    live: boolean,
+  ): Promise<{ result: Outcome<Attached>; held: RoomEvent[] }> {
+    const held: RoomEvent[] = this.holding.get(key) ?? [];
+    this.holding.set(key, held);
+    let result: Outcome<Attached>;
+    try {
+      result = (await roomStub(this.env, key).attachUser(user, since, live)) as Outcome<Attached>;
+    } finally {
+      if (this.holding.get(key) === held) this.holding.delete(key);
+    }
+    if (!result.ok) return { result, held };
     this.store.markAttached(key);
     this.remember(result.value.brief);
+    const counter = roomUnread(result.value.unread);
+    if (applyRoomEvents(counter, held, user.id)) this.unread.set(key, counter);
+    else this.unread.delete(key);
+    return { result, held };
   }
 
   private async tellWatchers(userId: string, online: boolean, lastSeen: string | null): Promise<void> {
@@ -168,21 +201,22 @@ export class UserDO extends SocketObject {
   // ---- room events ----
 
   /**
-   * A room this user belongs to (or follows) has new events. Following sockets get them before the unread
-   * counters are written: outgoing frames wait for pending storage writes, so writing first would hold every
-   * frame until the commit. The inbox summary is read only when some socket does not follow the room.
+   * A room this user belongs to (or follows) has new events. Following sockets get them first; the unread
+   * counter moves in memory; sockets that do not follow the room get an inbox update. Nothing is written.
    */
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
     if (held) held.push(...events);
     this.sockets.fanOut(events, (session, event) => followsRoom(session, event.room));
-    this.countUnread(room, events);
+    const me = this.store.profile();
+    const counter = this.unread.get(room);
+    if (me && counter && !applyRoomEvents(counter, events, me.id)) this.unread.delete(room);
     const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
-    const inbox = others.length > 0 ? this.inboxEvent(room, events) : null;
+    if (!me || others.length === 0 || !touchesInbox(events, me.id)) return;
+    const inbox = await this.inboxEvent(me, room);
     if (!inbox) return;
     for (const connection of others) connection.send(connection.encode(inbox));
   }
-
   /** The user was added to a room: if online, start following it. */
   async joinedRoom(room: string): Promise<void> {
     const user = this.store.profile();
@@ -194,21 +228,11 @@ export class UserDO extends SocketObject {
   }
 
   /**
-   * Messages for this user while no path of theirs was attached to the room: unread counts, and the push
-   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected).
+   * Messages for this user, who has a push device, while no path of theirs was attached to the room: the push
+   * decision (deduplicated per message, collapsed per room, muted rooms and the user's switch respected). Unread
+   * is not counted here: the room derives it from the read marker when the user attaches again.
    */
   async offlineMessages(userId: string, room: Room, messages: Message[]): Promise<void> {
-    this.countUnread(
-      room.key,
-      messages.map((message) => ({
-        type: "message",
-        room: room.key,
-        seq: message.seq,
-        at: message.created_at,
-        message,
-      })),
-      userId,
-    );
     const prefs = await pushPreferences(this.env.DB, userId, room.number);
     const recipient: Recipient = {
       user_id: userId,
@@ -267,36 +291,24 @@ export class UserDO extends SocketObject {
     return released.wake_at;
   }
 
-  /** Unread counters: others' messages add, the user's own read marker clears, in event order. */
-  private countUnread(room: string, events: RoomEvent[], me = this.store.profile()?.id): void {
-    let unread: Message[] = [];
-    const flush = () => {
-      if (unread.length > 0) this.store.addUnread(room, unread);
-      unread = [];
-    };
-    for (const event of events) {
-      if (event.type === "message" && event.message.sender.id !== me) unread.push(event.message);
-      if (event.type === "read" && event.user_id === me) {
-        flush();
-        this.store.readUpTo(room, event.seq);
-      }
+  /** The inbox update for one room, with the total over every attached room; counters missing are rebuilt. */
+  private async inboxEvent(me: Profile, room: string): Promise<UserEvent | null> {
+    const rooms = this.store.attachedRooms();
+    await Promise.allSettled(rooms.filter((key) => !this.unread.has(key)).map((key) => this.attach(me, key)));
+    const counter = this.unread.get(room);
+    if (!counter) return null;
+    let total = 0;
+    for (const key of rooms) {
+      const other = this.unread.get(key);
+      if (other) total += unreadCount(other);
     }
-    flush();
-  }
-
-  private inboxEvent(room: string, events: RoomEvent[]): UserEvent | null {
-    const touched = events.some(
-      (e) => e.type === "message" || (e.type === "read" && e.user_id === this.store.profile()?.id),
-    );
-    if (!touched) return null;
-    const summary = this.store.inbox(room);
     return {
       type: "inbox",
       room,
-      unread: summary.unread,
+      unread: unreadCount(counter),
       mentions: 0,
-      last_message: summary.last_message,
-      total_unread: this.store.totalUnread(),
+      last_message: counter.last_message,
+      total_unread: total,
     };
   }
 
@@ -393,19 +405,10 @@ export class UserDO extends SocketObject {
   ): Promise<Executed> {
     const room = await roomKeyOf(this.env, command.room);
     if (!room) return { outcome: refuse.roomNotFound() };
-    const held: RoomEvent[] = this.holding.get(room) ?? [];
-    this.holding.set(room, held);
-    let result: Outcome<{ head: number; epoch: string; brief: RoomBrief; backlog: DurableEvent[] }>;
-    try {
-      const since = command.since === null ? null : { seq: command.since, epoch: command.epoch ?? null };
-      result = await roomStub(this.env, room).attachUser(user, since, true);
-    } finally {
-      if (this.holding.get(room) === held) this.holding.delete(room);
-    }
+    const since = command.since === null ? null : { seq: command.since, epoch: command.epoch ?? null };
+    const { result, held } = await this.attachHolding(user, room, since, true);
     if (!result.ok) return { outcome: result };
-    const { head, epoch, brief, backlog } = result.value;
-    this.store.markAttached(room);
-    this.remember(brief);
+    const { head, epoch, backlog } = result.value;
     connection.update({ subs: { ...connection.session.subs, [room]: head } });
     const overtaken = held.filter((e) => !isDurable(e) || e.seq > head);
     return {
@@ -442,6 +445,17 @@ export class UserDO extends SocketObject {
     connection.update({ watches: [...new Set([...connection.session.watches, peer])] });
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
+}
+
+/** Whether the events change what an inbox update shows: a message, or the user's own read marker. */
+function touchesInbox(events: RoomEvent[], userId: string): boolean {
+  return events.some(
+    (e) =>
+      e.type === "message" ||
+      e.type === "message_deleted" ||
+      e.type === "message_updated" ||
+      (e.type === "read" && e.user_id === userId),
+  );
 }
 
 /** The longest room list a socket asks for at once. */

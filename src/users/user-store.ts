@@ -1,9 +1,11 @@
-import type { Message, Profile, RoomBrief } from "../domain/model";
+import type { Profile, RoomBrief } from "../domain/model";
 import { emptyPushState, type PushState } from "../push/decision";
 
 /**
  * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
- * delivering to this object, and unread messages per room (for inbox updates).
+ * delivering to this object, and the push decision state. Unread is not stored: the object keeps it in memory,
+ * from the summary each room returns on attach (the `unread` and `last_message` tables of earlier versions are
+ * dropped).
  */
 export class UserStore {
   constructor(private readonly sql: SqlStorage) {
@@ -12,8 +14,8 @@ export class UserStore {
       CREATE TABLE IF NOT EXISTS watchers (user_id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS watching (user_id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS attached (room TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS unread (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
-      CREATE TABLE IF NOT EXISTS last_message (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, json TEXT NOT NULL);
+      DROP TABLE IF EXISTS unread;
+      DROP TABLE IF EXISTS last_message;
       CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS briefs (room TEXT PRIMARY KEY, json TEXT NOT NULL);
@@ -95,44 +97,6 @@ export class UserStore {
 
   clearAttached(): void {
     this.sql.exec("DELETE FROM attached");
-  }
-
-  /** Others' new messages in one room: one insert per 50 messages and one last-message upsert per call. */
-  addUnread(room: string, messages: Message[]): void {
-    for (let i = 0; i < messages.length; i += 50) {
-      const chunk = messages.slice(i, i + 50);
-      this.sql.exec(
-        `INSERT OR IGNORE INTO unread (room, seq) VALUES ${chunk.map(() => "(?, ?)").join(", ")}`,
-        ...chunk.flatMap((m) => [room, m.seq]),
-      );
-    }
-    const newest = messages.reduce<Message | null>((a, m) => (a === null || m.seq > a.seq ? m : a), null);
-    if (!newest) return;
-    this.sql.exec(
-      `INSERT INTO last_message (room, seq, json) VALUES (?, ?, ?)
-       ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, json = excluded.json WHERE excluded.seq > last_message.seq`,
-      room,
-      newest.seq,
-      JSON.stringify(newest),
-    );
-  }
-
-  readUpTo(room: string, seq: number): void {
-    this.sql.exec("DELETE FROM unread WHERE room = ? AND seq <= ?", room, seq);
-  }
-
-  totalUnread(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread").one().n;
-  }
-
-  inbox(room: string): { unread: number; last_message: Message | null } {
-    const unread = this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room)
-      .one().n;
-    const last = this.sql
-      .exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room)
-      .toArray()[0];
-    return { unread, last_message: last ? (JSON.parse(last.json) as Message) : null };
   }
 
   /** The user this object belongs to, once a caller named it (an object cannot read back the name it was addressed by). */
