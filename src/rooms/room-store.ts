@@ -14,6 +14,7 @@ export const IDEMPOTENCY_TTL_MS = 48 * 3600_000;
 export class RoomStore {
   /** The attached rows, held in memory once read: fan-out reads them every flush and attaching every subscribe. */
   private attachedCache: Map<string, { profile: Profile; live: boolean }> | undefined;
+  private visitors: number | undefined;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`
@@ -58,6 +59,7 @@ export class RoomStore {
       this.sql.exec(`DELETE FROM ${table}`);
     }
     this.attachedCache = new Map();
+    this.visitors = 0;
   }
 
   room(): Room | null {
@@ -321,12 +323,20 @@ export class RoomStore {
 
   /** Records a user as having joined (for `total_user_count`); returns the distinct count. */
   visit(userId: string): number {
-    this.sql.exec("INSERT OR IGNORE INTO visitors (user_id) VALUES (?)", userId);
-    return this.visitorCount();
+    const known = this.visitors;
+    // RETURNING, not rowsWritten: that also counts the primary key's index entry.
+    const added = this.sql
+      .exec("INSERT OR IGNORE INTO visitors (user_id) VALUES (?) RETURNING user_id", userId)
+      .toArray().length;
+    if (known === undefined) return this.visitorCount();
+    this.visitors = known + added;
+    return this.visitors;
   }
 
+  /** Counted once, then kept: every subscribe announces it, and counting per subscribe made the ramp quadratic. */
   visitorCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM visitors").one().n;
+    this.visitors ??= this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM visitors").one().n;
+    return this.visitors;
   }
 
   /** UserDOs registered for this room's events; `live` ones have a session subscribed (they count as present). */
