@@ -924,6 +924,12 @@ describe("actioncable broadcasts", () => {
         { chat_room_uuid: GROUP.key },
       ],
       [{ type: "room_read", room: GROUP.key, seq: 12 }, "chatRoomRead", { chat_room_uuid: GROUP.key }],
+      // A ChatRoomChannel session follows every room, so its member's read comes as the room's own `read`.
+      [
+        { type: "read", room: GROUP.key, user_id: "7", seq: 12, message_seqs: [11], at },
+        "chatRoomRead",
+        { chat_room_uuid: GROUP.key },
+      ],
       [
         { type: "room_pinned", room: GROUP.key, pinned_at: pinnedAt },
         "chatRoomPinned",
@@ -1005,6 +1011,8 @@ describe("actioncable broadcasts", () => {
     const quiet: ChatEvent[] = [
       { type: "typing", room: GROUP.key, user: BOB, typing: true, at },
       { type: "read", room: GROUP.key, user_id: "8", seq: 3, message_seqs: [1], at },
+      { type: "read", room: LIVE.key, user_id: "7", seq: 3, message_seqs: [1], at },
+      { type: "room_read", room: LIVE.key, seq: 3 },
       { type: "presence", user_id: "8", online: true, last_seen: null, at },
       { type: "inbox", room: GROUP.key, unread: 1, mentions: 0, last_message: null, total_unread: 1 },
       { type: "member_left", room: GROUP.key, seq: 70, at, user_id: "8", reason: "left" },

@@ -444,6 +444,9 @@ async function userSocket(userId: string, extra: Record<string, string> = {}): P
   return socket;
 }
 
+/** A chat message from us-user in either of the rooms of the user-socket test. */
+const isMessageOfUs = (f: Frame) => withText("to the live room")(f) || withText("to the group")(f);
+
 async function subscribe(socket: StompSocket, id: string, destination: string): Promise<void> {
   socket.send(frame("SUBSCRIBE", { id, destination, receipt: `r-${id}` }));
   const receipt = await socket.next((f) => is("RECEIPT")(f) || is("ERROR")(f));
@@ -480,11 +483,12 @@ describe("the user-scoped STOMP socket", () => {
 
     socket.send(sendTo("us-live", "us-user", "to the live room", "r-1"));
     socket.send(sendTo("us-group", "us-user", "to the group", "r-2"));
-    // The two rooms deliver independently, so either message may come first.
-    const either = (f: Frame) => withText("to the live room")(f) || withText("to the group")(f);
-    const both = [await socket.next(either), await socket.next(either)];
-    const inLive = both.find(withText("to the live room")) as Frame;
-    const inGroup = both.find(withText("to the group")) as Frame;
+    // Two rooms are two logs: their messages may reach the socket in either order.
+    const [first, second] = [await socket.next(isMessageOfUs), await socket.next(isMessageOfUs)] as [
+      Frame,
+      Frame,
+    ];
+    const [inLive, inGroup] = withText("to the live room")(first) ? [first, second] : [second, first];
     expect(inLive.headers).toMatchObject({ destination: "/topic/chat/us-live", subscription: "live" });
     expect(inGroup.headers).toMatchObject({ destination: "/topic/chat/us-group", subscription: "group" });
     expect(bodyOf(inGroup)).toMatchObject({ channel_key: "us-group", user: { id: "us-user" } });

@@ -67,7 +67,7 @@ describe("a socket that stops reading", () => {
     // The kernel's socket buffers absorb the first megabyte or two, so the server's queue passes the bound.
     for (let i = 0; i < 30; i++)
       for (const [n, socket] of sockets.entries()) socket.send({ type: "send", temp_id: `${n}-${i}`, text });
-    await until(() => watcher.frames.filter((f) => f.type === "message").length === TOTAL, 30_000);
+    await until(() => watcher.frames.filter((f) => f.type === "message").length === TOTAL, 60_000);
 
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await slow.closed).toBe(4009);
@@ -84,5 +84,5 @@ describe("a socket that stops reading", () => {
     expect(all.length).toBe(TOTAL);
     expect(all).toEqual([...all].sort((a, b) => a - b));
     for (const s of [...sockets, watcher, again]) s.ws.close();
-  });
+  }, 90_000);
 });

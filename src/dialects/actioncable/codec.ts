@@ -278,8 +278,13 @@ function roomsChannelMessage(event: ChatEvent, room: RoomBrief | null, me: strin
       return room?.kind === "live"
         ? null
         : { event: "chatRoomDeleted", data: { chat_room_uuid: event.room } };
+    // Following "rooms" follows every room in full, so the member's own read comes as the room's `read`; the
+    // user object's `room_read` is for sessions that do not follow the room.
+    case "read":
     case "room_read":
-      return { event: "chatRoomRead", data: { chat_room_uuid: event.room } };
+      return (event.type === "room_read" || event.user_id === me) && room?.kind !== "live"
+        ? { event: "chatRoomRead", data: { chat_room_uuid: event.room } }
+        : null;
     case "room_pinned":
       return listed
         ? { event: "chatRoomPinned", data: { chat_room_id: room.number, pinned_at: event.pinned_at } }

@@ -100,7 +100,13 @@ export function roomDetails(
     created_at: room.created_at,
     messages: messages.filter(isShown).map((m) => swappartMessage(room.number, m)),
     owner_id: ownerOf(room, members),
-    participants_id: members.map((m) => m.user_id),
+    participants_id: participantsInOrder(ownerOf(room, members), members),
     room_id: room.number,
   };
+}
+
+/** The owner first, then the others as they joined: members who join together are otherwise in id order. */
+function participantsInOrder(owner: string, members: readonly { user_id: string }[]): string[] {
+  const ids = members.map((m) => m.user_id);
+  return ids.includes(owner) ? [owner, ...ids.filter((id) => id !== owner)] : ids;
 }
