@@ -48,6 +48,8 @@ export interface Env {
   MODERATION_FAILURE?: string;
   /** The web client's static files (wrangler.toml `[assets]`), served at `/` for requests that are not upgrades. */
   ASSETS: Fetcher;
+  /** "1": count Durable Object requests for the load harness (`src/dev-stats.ts`); never set in production. */
+  DEV_STATS?: string;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */
