@@ -13,26 +13,49 @@ const FRAMES = Number(process.env.FUZZ_FRAMES ?? 150);
 
 interface Observed {
   seqs: number[];
-  ws: WebSocket;
+  closes: number[];
+  stop(): void;
 }
 
+/**
+ * An observer subscribed to the room that resumes with `since` from its last seen seq whenever its socket closes
+ * (a long run keeps native sockets past their idle limit, since this client sends no keepalive).
+ */
 function observe(path: string): Promise<Observed> {
+  const seqs: number[] = [];
+  const closes: number[] = [];
+  let stopped = false;
+  let current: WebSocket | null = null;
+  const stop = () => {
+    stopped = true;
+    current?.close();
+  };
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(path));
-    const seqs: number[] = [];
-    ws.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as {
-        type: string;
-        seq?: number;
-        events?: { type: string; seq?: number }[];
-      };
-      for (const event of frame.type === "batch" ? (frame.events ?? []) : [frame]) {
-        if (event.type === "message" && typeof event.seq === "number") seqs.push(event.seq);
-        if (event.type === "subscribed") resolve({ seqs, ws });
-      }
-    });
-    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe" })));
-    ws.on("error", reject);
+    const connect = () => {
+      const ws = new WebSocket(wsUrl(path));
+      current = ws;
+      ws.on("message", (data) => {
+        const frame = JSON.parse(String(data)) as {
+          type: string;
+          seq?: number;
+          events?: { type: string; seq?: number }[];
+        };
+        for (const event of frame.type === "batch" ? (frame.events ?? []) : [frame]) {
+          if (event.type === "message" && typeof event.seq === "number") seqs.push(event.seq);
+          if (event.type === "subscribed") resolve({ seqs, closes, stop });
+        }
+      });
+      ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", since: seqs.at(-1) ?? 0 })));
+      ws.on("close", (code) => {
+        if (stopped) return;
+        closes.push(code);
+        setTimeout(connect, 100);
+      });
+      ws.on("error", (error) => {
+        if (seqs.length === 0 && closes.length === 0) reject(error);
+      });
+    };
+    connect();
   });
 }
 
@@ -136,9 +159,9 @@ describe("socket-level fuzzing keeps every observer's view of the room exact", (
       if (page.body.messages.length < 100) break;
       after = stored.at(-1) ?? after;
     }
-    for (const { seqs, ws } of observers) {
+    for (const { seqs, stop } of observers) {
       expect(seqs).toEqual(stored);
-      ws.close();
+      stop();
     }
     // Valid sends past the per-user send burst are refused as rate-limited: only some are stored.
     expect(stored.length).toBeGreaterThan(Math.min(FRAMES / 20, 10));
