@@ -109,12 +109,18 @@ it("a DDP session pouring garbage never breaks the room's order for its observer
     });
   }
   await new Promise((r) => setTimeout(r, 1500));
-  const history = await api<{ messages: { seq: number; text: string }[] }>(
-    "GET",
-    `/v1/rooms/${room}/messages?limit=100`,
-    await devToken(a),
-  );
-  const stored = history.body.messages.map((m) => m.seq);
+  const reader = await devToken(a);
+  const stored: number[] = [];
+  for (let after = 0; ; ) {
+    const page = await api<{ messages: { seq: number }[] }>(
+      "GET",
+      `/v1/rooms/${room}/messages?after=${after}&limit=100`,
+      reader,
+    );
+    stored.push(...page.body.messages.map((m) => m.seq));
+    if (page.body.messages.length < 100) break;
+    after = stored.at(-1) ?? after;
+  }
   for (const { seqs, ws } of observers) {
     expect(seqs).toEqual(stored);
     ws.close();
