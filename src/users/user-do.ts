@@ -11,7 +11,7 @@ import type { Notification, Profile, Room, RoomBrief } from "../domain/model";
 import { type NotificationDraft, notificationPreview } from "../domain/notifications";
 import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
 import { applyRoomEvents, mentionsCount, type RoomUnread, roomUnread, unreadCount } from "../domain/unread";
-import { type Env, listVar, pushCollapseWindowMs } from "../env";
+import { type Env, limitsOf, listVar, pushCollapseWindowMs } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
@@ -59,6 +59,11 @@ export class UserDO extends SocketObject {
   }
 
   protected override async onOpen(connection: Connection): Promise<void> {
+    // One user's sockets share this object: past the cap, a new one is closed before it costs anything.
+    if (this.ctx.getWebSockets().length > limitsOf(this.env).maxSocketsPerUser) {
+      connection.close({ code: CloseCode.ConnectionClosed, reason: "too many connections for this user" });
+      return;
+    }
     if (!connection.session.user) return;
     if (listVar(this.env.SINGLE_DEVICE_DIALECTS).includes(connection.session.dialect)) {
       this.replaceOlderDevices(connection);
