@@ -40,6 +40,9 @@ export default defineConfig({
                 HOT_EVENTS: "40",
                 // `npm run fuzz` raises it; the suite runs a seeded few hundred frames per property.
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "300",
+                // Small caps, so the abuse tests reach them with a handful of sockets and members.
+                MAX_SOCKETS_PER_USER: "12",
+                MAX_ROOM_MEMBERS: "40",
               },
               // Answers `*.push.test` with the fake FCM, token endpoint and webhook receivers; other hosts pass through.
               outboundService: outboundForTests,

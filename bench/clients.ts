@@ -75,6 +75,21 @@ export class Api {
     return (await this.call<{ head: number }>("GET", `/v1/rooms/${encodeURIComponent(room)}`, token)).head;
   }
 
+  /**
+   * The server's Durable Object request counts by target (`RoomDO.attachUser`, `UserDO.receive`, `RoomDO.alarm`,
+   * ...), or null when it does not count them (a tree without src/dev-stats.ts, or started without DEV_STATS).
+   */
+  async stats(): Promise<Record<string, number> | null> {
+    try {
+      const response = await fetch(`${this.baseUrl}/v1/dev/stats`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      return response.ok ? ((await response.json()) as Record<string, number>) : null;
+    } catch {
+      return null;
+    }
+  }
+
   async health(): Promise<boolean> {
     try {
       return (await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) })).ok;

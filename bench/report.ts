@@ -33,6 +33,8 @@ const fanOutColumns: Column[] = [
   ["ack p50 ms", lat("ack", "p50_ms")],
   ["ack p99 ms", lat("ack", "p99_ms")],
   ["events/frame", (r) => r.events_per_ws_message],
+  ["DO requests / message", (r) => r.do_requests_per_message ?? "n/a"],
+  ["DO requests / delivery", (r) => r.do_requests_per_delivery ?? "n/a"],
   ["loss", (r) => r.loss],
   ["server CPU % (proxy + runtime)", (r) => `${r.proxy_cpu_pct ?? "?"} + ${r.runtime_cpu_pct ?? "?"}`],
   ["harness CPU %", (r) => r.harness_cpu_pct],
@@ -47,8 +49,16 @@ export function markdown(results: Result[]): string {
   const sections: [string, string][] = [
     ["Room-scoped fan-out (one live room, native room sockets)", table(of("room_fanout"), fanOutColumns)],
     [
+      "Group room on room sockets (every member on the native room socket)",
+      table(of("group_fanout"), fanOutColumns),
+    ],
+    [
       "User-scoped fan-out (one group room, every member on the native user socket)",
       table(of("user_fanout"), fanOutColumns),
+    ],
+    [
+      "Large group room, few online (the online members on the native user socket, the rest never connected)",
+      table(of("crowd_fanout"), [["members", (r) => r.members], ...fanOutColumns]),
     ],
     [
       "Direct rooms in parallel (both members on the user socket; each message reaches 2 sockets)",
@@ -116,12 +126,13 @@ export function comparison(allBefore: Result[], allAfter: Result[]): string {
   const p99 = (r: Result) => (r.latency as LatencySummary).p99_ms;
   const p50 = (r: Result) => (r.latency as LatencySummary).p50_ms;
   const ackP99 = (r: Result) => (r.ack as LatencySummary).p99_ms;
+  const perMessage = (r: Result) => r.do_requests_per_message ?? "n/a";
   const lines = [
-    "| round | scenario | receivers | msg/s | p50 ms before → after | p99 ms before → after | p99 after÷before | ack p99 ms before → after | delivered/s before → after | server CPU % before → after | events/frame before → after | other CPU % before / after | loss before / after |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| round | scenario | receivers | msg/s | p50 ms before → after | p99 ms before → after | p99 after÷before | ack p99 ms before → after | DO requests / message before → after | delivered/s before → after | server CPU % before → after | events/frame before → after | other CPU % before / after | loss before / after |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...paired.map(
       ([b, a]) =>
-        `| ${a.round} | ${a.scenario} | ${a.receivers} | ${a.rate_msgs_per_s} | ${p50(b)} → ${p50(a)} | ${p99(b)} → ${p99(a)} | ${ratio(p99(b), p99(a))} | ${ackP99(b)} → ${ackP99(a)} | ${b.delivered_per_s} → ${a.delivered_per_s} | ${b.server_cpu_pct} → ${a.server_cpu_pct} | ${b.events_per_ws_message} → ${a.events_per_ws_message} | ${b.other_cpu_pct} / ${a.other_cpu_pct} | ${b.loss} / ${a.loss} |`,
+        `| ${a.round} | ${a.scenario} | ${a.receivers} | ${a.rate_msgs_per_s} | ${p50(b)} → ${p50(a)} | ${p99(b)} → ${p99(a)} | ${ratio(p99(b), p99(a))} | ${ackP99(b)} → ${ackP99(a)} | ${perMessage(b)} → ${perMessage(a)} | ${b.delivered_per_s} → ${a.delivered_per_s} | ${b.server_cpu_pct} → ${a.server_cpu_pct} | ${b.events_per_ws_message} → ${a.events_per_ws_message} | ${b.other_cpu_pct} / ${a.other_cpu_pct} | ${b.loss} / ${a.loss} |`,
     ),
   ];
   const median = (values: number[]) => {

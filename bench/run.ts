@@ -11,26 +11,35 @@ import { waitForQuiet } from "./measure.ts";
 import { comparison, markdown } from "./report.ts";
 import {
   type Bench,
+  crowdRoom,
   directRooms,
+  groupRoomSockets,
   memory,
   profile,
   type Result,
   ramp,
   resumeStorm,
   roomFanOut,
+  scale,
   userFanOut,
 } from "./scenarios.ts";
 import { attach, BENCH_VARS, DEFAULT_STATE_DIR, killStarted, pinSelf, type Server, start } from "./server.ts";
 
-/** Every scenario, in the order a full run takes them; `profile` runs only when named in --only. */
+/**
+ * Every scenario, in the order a full run takes them; `profile` and `scale` (issue 11's rows, which repeat
+ * parts of the others) run only when named in --only.
+ */
 const SCENARIOS = {
   memory,
   ramp,
   room: roomFanOut,
+  group: groupRoomSockets,
   user: userFanOut,
+  crowd: crowdRoom,
   direct: directRooms,
   storm: resumeStorm,
   profile,
+  scale,
 } satisfies Record<string, (bench: Bench) => Promise<Result[]>>;
 type ScenarioName = keyof typeof SCENARIOS;
 
@@ -45,7 +54,7 @@ const USAGE = `npm run bench -- [options]
   --only LIST          comma-separated scenarios: ${Object.keys(SCENARIOS).join(", ")}
   --url URL            measure a server already running on 127.0.0.1 (e.g. npm start); no resume storm
   --compare DIR[,DIR2] fan-out before/after: DIR is another checkout of Parley (with node_modules), compared
-                       with this tree or with DIR2
+                       with this tree or with DIR2; with --only, those scenarios on each side
   --rounds N           alternating before/after rounds for --compare (default 2)
   --server-cpu N       core for wrangler dev (default 0)
   --harness-cpu N      core for this harness (default 1)
@@ -81,7 +90,10 @@ function progress(result: Result): void {
 }
 
 async function runScenarios(server: Server, names: ScenarioName[], quick: boolean, tag: string) {
-  const bench: Bench = { server, tag, quick, report: progress };
+  return runEach({ server, tag, quick, report: progress }, names);
+}
+
+async function runEach(bench: Bench, names: ScenarioName[]): Promise<Result[]> {
   const results: Result[] = [];
   for (const name of names) {
     console.log(`· ${name}`);
@@ -96,6 +108,7 @@ async function runScenarios(server: Server, names: ScenarioName[], quick: boolea
  */
 async function compare(
   trees: string,
+  only: ScenarioName[] | null,
   quick: boolean,
   rounds: number,
   serverCpu: string,
@@ -115,10 +128,12 @@ async function compare(
       const server = await start(tree, serverCpu, stateDir);
       try {
         const bench: Bench = { server, tag: `${tag}${side[0]}${round}`, quick, report: progress };
-        const rows = [
-          ...(await roomFanOut(bench, [500], quick ? [50] : [50, 200])),
-          ...(await userFanOut(bench, [100], [50])),
-        ];
+        const rows = only
+          ? await runEach(bench, only)
+          : [
+              ...(await roomFanOut(bench, [500], quick ? [50] : [50, 200])),
+              ...(await userFanOut(bench, [100], [50])),
+            ];
         into.push(...rows.map((r) => ({ ...r, round })));
       } finally {
         await server.stop();
@@ -148,7 +163,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const names = (values.only?.split(",") ??
-    Object.keys(SCENARIOS).filter((n) => n !== "profile")) as ScenarioName[];
+    Object.keys(SCENARIOS).filter((n) => n !== "profile" && n !== "scale")) as ScenarioName[];
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length > 0) {
     console.error(`unknown scenario: ${unknown.join(", ")}\n${USAGE}`);
@@ -181,6 +196,7 @@ async function main(): Promise<number> {
     const rounds = Math.max(1, Math.min(5, Number(values.rounds) || 1));
     const { before, after } = await compare(
       values.compare,
+      values.only ? names : null,
       quick,
       rounds,
       values["server-cpu"],

@@ -36,6 +36,12 @@ const DRAIN_TIMEOUT_MS = 30_000;
 const SETTLE_TIMEOUT_MS = 60_000;
 /** Longest wait for a resume storm to fill every gap. */
 const STORM_TIMEOUT_MS = 60_000;
+/**
+ * After the last delivery, how long a window keeps counting Durable Object requests: the offline-notify job runs
+ * from the room's alarm up to a second after a message (OFFLINE_NOTIFY_DELAY_MS), and its calls belong to the
+ * window that caused them.
+ */
+const TRAILING_REQUESTS_MS = 1_500;
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -128,6 +134,7 @@ async function measure(bench: Bench, scenario: string, w: Window): Promise<Resul
   const harness = harnessCpu();
   const stall = harnessStall();
   const cpu = cpuMeter(bench.server.workerd(), bench.server.port, harness);
+  const statsBefore = await bench.server.api.stats();
   const startedAt = performance.now();
   const schedule = await paced(w.ratePerSecond, count, (i, stamp) => w.publish(run, i, stamp));
   const sent = count;
@@ -141,6 +148,12 @@ async function measure(bench: Bench, scenario: string, w: Window): Promise<Resul
   const harnessPct = harness();
   const harnessStallMs = stall();
   const cpuReading = cpu();
+  const requests =
+    statsBefore === null
+      ? null
+      : await sleep(TRAILING_REQUESTS_MS).then(async () =>
+          objectRequests(statsBefore, await bench.server.api.stats()),
+        );
   const profile = await profiler?.stop();
   profiler?.close();
   const profileFile = join(tmpdir(), `parley-${run.id}.cpuprofile`);
@@ -176,6 +189,15 @@ async function measure(bench: Bench, scenario: string, w: Window): Promise<Resul
     latency: run.latency.summary(),
     ack: acks.summary(),
     events_per_ws_message: wsMessages > 0 ? round((batchedFrames() - framesBefore) / wsMessages, 2) : 0,
+    ...(requests
+      ? {
+          do_requests: requests.total,
+          do_requests_per_message: round(requests.total / Math.max(1, acked()), 2),
+          do_requests_per_delivery: round(requests.total / Math.max(1, run.delivered), 3),
+          ws_messages_in: requests.wsMessagesIn,
+          do_requests_by_target: requests.byTarget,
+        }
+      : {}),
     max_send_lag_ms: schedule.maxLagMs,
     harness_max_stall_ms: harnessStallMs,
     harness_cpu_pct: harnessPct,
@@ -184,6 +206,28 @@ async function measure(bench: Bench, scenario: string, w: Window): Promise<Resul
   };
   bench.report(result);
   return result;
+}
+
+/**
+ * Durable Object requests between two readings of the server's counts: RPC calls, `fetch` and alarms (each
+ * billed as a request), and incoming WebSocket messages apart (billed at 20 to 1).
+ */
+function objectRequests(
+  before: Record<string, number>,
+  after: Record<string, number> | null,
+): { total: number; wsMessagesIn: number; byTarget: Record<string, number> } | null {
+  if (after === null) return null;
+  const byTarget: Record<string, number> = {};
+  let total = 0;
+  let wsMessagesIn = 0;
+  for (const [target, count] of Object.entries(after)) {
+    const delta = count - (before[target] ?? 0);
+    if (delta === 0) continue;
+    byTarget[target] = delta;
+    if (target.endsWith(".webSocketMessage")) wsMessagesIn += delta;
+    else total += delta;
+  }
+  return { total, wsMessagesIn, byTarget };
 }
 
 // ---- scenarios ----
@@ -340,6 +384,85 @@ export async function userFanOut(
 }
 
 /**
+ * One group room whose members are each on the native **room** socket, subscribed; the publisher, its owner, on a
+ * room socket too. Every member is online, so nothing is owed to anyone's user object.
+ */
+export async function groupRoomSockets(
+  bench: Bench,
+  steps = bench.quick ? [100] : [100, 500],
+  rates = bench.quick ? [10] : [10, 50],
+): Promise<Result[]> {
+  const api = bench.server.api;
+  const results: Result[] = [];
+  for (const size of steps) {
+    const publisher = await sender(bench, `group-pub${size}`);
+    const group = await receivers(bench, `g${size}-`, 0, size);
+    const room = await api.createRoom(
+      publisher.token,
+      `${bench.tag}-fan-group-${size}`,
+      "group",
+      group.map((r) => r.userId),
+    );
+    await publisher.connect(api, `/v1/rooms/${room}/ws`);
+    const figures = await connectAll(
+      bench,
+      group,
+      () => `/v1/rooms/${room}/ws`,
+      () => null,
+    );
+    const ramped: Result = { scenario: "ramp", ok: true, problems: [], socket: "room (group)", ...figures };
+    bench.report(ramped);
+    results.push(ramped);
+    await settle(group);
+    results.push(...(await atEachRate(bench, "group_fanout", group, publisher, null, rates)));
+    await closeAll(group);
+    await publisher.close();
+  }
+  return results;
+}
+
+/**
+ * A large group room with few of its members online: `members` in all, `online` of them on their user socket
+ * subscribed to it, the rest never connected (no devices registered). What a message costs should follow the
+ * online members, not the membership.
+ */
+export async function crowdRoom(bench: Bench, members = 5000, online = 50): Promise<Result[]> {
+  const api = bench.server.api;
+  const publisher = await sender(bench, "crowd-pub");
+  const group = await receivers(bench, "crowd-on", 0, online);
+  const offline = Array.from({ length: members - online }, (_, i) => `${bench.tag}-crowd-off${i}`);
+  const room = await api.createRoom(publisher.token, `${bench.tag}-crowd`, "group", [
+    ...group.map((r) => r.userId),
+    ...offline,
+  ]);
+  await publisher.connect(api, `/v1/rooms/${room}/ws`);
+  await connectAll(
+    bench,
+    group,
+    () => "/v1/ws",
+    () => room,
+  );
+  await settle(group);
+  const rows = await atEachRate(bench, "crowd_fanout", group, publisher, room, [10], { members });
+  await closeAll(group);
+  await publisher.close();
+  return rows;
+}
+
+/**
+ * Issue 11's rows in one sitting: the live room as the reference, a group room on room sockets and on user
+ * sockets (100 and 500 members, with their connection ramps), and a 5,000-member room with 50 online.
+ */
+export async function scale(bench: Bench): Promise<Result[]> {
+  return [
+    ...(await roomFanOut(bench, [100], [10])),
+    ...(await groupRoomSockets(bench, [100, 500], [10, 50])),
+    ...(await userFanOut(bench, [100, 500], [10, 50])),
+    ...(await crowdRoom(bench)),
+  ];
+}
+
+/**
  * Many direct rooms in parallel: both members on their user socket, each subscribed; one of them sends through
  * that same socket, round-robin across rooms, so every message goes user socket → UserDO → RoomDO → two UserDOs.
  */
@@ -483,17 +606,18 @@ export async function resumeStorm(bench: Bench): Promise<Result[]> {
 /** One publisher's fan-out to `group` measured at each rate in turn, letting the group settle in between. */
 async function atEachRate(
   bench: Bench,
-  scenario: "room_fanout" | "user_fanout",
+  scenario: "room_fanout" | "group_fanout" | "user_fanout" | "crowd_fanout",
   group: Receiver[],
   publisher: Sender,
   room: string | null,
   rates: readonly number[],
+  label: Record<string, unknown> = {},
 ): Promise<Result[]> {
   const results: Result[] = [];
   for (const rate of rates) {
     results.push(
       await measure(bench, scenario, {
-        label: { receivers: group.length },
+        label: { receivers: group.length, ...label },
         group,
         senders: [publisher],
         fanout: group.length,

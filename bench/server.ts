@@ -13,8 +13,11 @@ import { sleep, workerdProcesses, workerdServing } from "./measure.ts";
  */
 export const DEFAULT_STATE_DIR = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 
-/** Variables the benchmark runs with: one publisher sends far above the default per-user rate limit. */
-export const BENCH_VARS = { RATE_PER_SECOND: "1000", RATE_BURST: "1000" };
+/**
+ * Variables the benchmark runs with: one publisher sends far above the default per-user rate limit, and the
+ * server counts its Durable Object requests for `GET /v1/dev/stats` (src/dev-stats.ts).
+ */
+export const BENCH_VARS = { RATE_PER_SECOND: "1000", RATE_BURST: "1000", DEV_STATS: "1" };
 const START_TIMEOUT_MS = 90_000;
 /** Process groups this harness started and has not stopped yet. */
 const started = new Set<number>();

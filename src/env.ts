@@ -20,6 +20,8 @@ export interface Env {
   MAX_FRAME_BYTES?: string;
   MAX_MESSAGE_CHARS?: string;
   MAX_SOCKET_BACKLOG_BYTES?: string;
+  MAX_SOCKETS_PER_USER?: string;
+  MAX_ROOM_MEMBERS?: string;
   RATE_PER_SECOND?: string;
   RATE_BURST?: string;
   EDIT_WINDOW_SECONDS?: string;
@@ -48,6 +50,8 @@ export interface Env {
   MODERATION_FAILURE?: string;
   /** The web client's static files (wrangler.toml `[assets]`), served at `/` for requests that are not upgrades. */
   ASSETS: Fetcher;
+  /** "1": count Durable Object requests for the load harness (`src/dev-stats.ts`); never set in production. */
+  DEV_STATS?: string;
 }
 
 /** The validated, typed view of the variables that tune behaviour. */
@@ -60,6 +64,10 @@ export interface Limits {
   rateBurst: number;
   /** How many recent events a room keeps in its own log once they are in D1; older ones resume from D1. */
   hotEvents: number;
+  /** Sockets one user may hold open at once, over every device and dialect; more are closed with 4009. */
+  maxSocketsPerUser: number;
+  /** Members a room may have; adding past it is refused. */
+  maxRoomMembers: number;
 }
 
 /** The default hot window: resume replays at most this many events from the room's own log. */
@@ -78,6 +86,8 @@ export function limitsOf(env: Env): Limits {
     ratePerSecond: positiveInt(env.RATE_PER_SECOND, 10),
     rateBurst: positiveInt(env.RATE_BURST, 30),
     hotEvents: positiveInt(env.HOT_EVENTS, HOT_EVENTS),
+    maxSocketsPerUser: positiveInt(env.MAX_SOCKETS_PER_USER, 100),
+    maxRoomMembers: positiveInt(env.MAX_ROOM_MEMBERS, 10_000),
   };
 }
 

@@ -2,6 +2,7 @@
 // domain/validation.ts: load it before any module that builds schemas (the Swappart routes sort first).
 import "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { devStats, devStatsEnabled } from "../dev-stats";
 import { swappartRoutes } from "../dialects/swappart/http";
 import { limitsOf } from "../env";
 import { adminRoutes } from "./admin";
@@ -29,6 +30,12 @@ export function createApp() {
   });
 
   app.get("/health", (c) => c.json({ ok: true }));
+  // The load harness's request counts; only where DEV_STATS is "1" (never in production).
+  app.get("/v1/dev/stats", (c) =>
+    devStatsEnabled(c.env)
+      ? c.json(devStats())
+      : errorResponse({ code: "not_found", message: "no route for GET /v1/dev/stats" }, 404),
+  );
   app.route("/", tokenRoutes);
   app.route("/", meRoutes);
   app.route("/", roomRoutes);

@@ -5,6 +5,7 @@ import { listVar } from "../env";
 import { type WebhookOccurrence, webhookJobs } from "../push/webhooks";
 import type { Job } from "../sessions/socket-object";
 import { flushRoomRows } from "../storage/room-rows";
+import { membersWithDevices } from "../storage/user-rows";
 import { typingEvent } from "./commands";
 import type { RoomCore } from "./core";
 import { userStub } from "./stubs";
@@ -102,22 +103,44 @@ async function enqueueWebhooks(core: RoomCore, now: number): Promise<number | nu
 }
 
 /**
- * Tells members with no live path into the room what changed their inbox: new messages (for counts and push),
- * and edits and deletions (so unread counts, the last message and the feed stay exact). Every call must succeed
- * before the cursor moves; the receivers are idempotent per message, so a retry after a partial failure repeats
- * nothing for those that already had it.
+ * Tells offline members what their user object must act on while no path of theirs is attached: new messages
+ * for members with a push device (found with one D1 query per run), and edits and deletions of messages that
+ * gave them a notification-feed entry (the room remembers whose feed holds which message), so the feed's preview
+ * stays true. Members with any path into the room are online (an attached user object, which counts unread
+ * itself, or a subscribed room socket: presence); nobody else is called, and nobody's unread is written: it is
+ * derived from the read marker when they attach again (`RoomDO.attachUser`). Every call must succeed before the
+ * cursor moves; the receivers are idempotent per message, so a retry after a partial failure repeats nothing for
+ * those that already had it.
  */
 async function notifyOffline(core: RoomCore, room: Room, now: number): Promise<number | null> {
   const cursor = core.store.counter(OFFLINE_CURSOR);
   const head = core.store.head();
   if (cursor >= head) return null;
-  const attached = new Set(core.store.attachedUsers().map((a) => a.profile.id));
   const events = core.store.eventsAfter(cursor, 200);
   const last = events.at(-1)?.seq ?? head;
-  const calls = core.guard
-    .memberIds()
-    .filter((id) => !attached.has(id) && !core.presence.has(id))
-    .map((id) => ({ id, events: events.filter((e) => touchesInbox(e, id)) }))
+  const touching = events.filter(
+    (e) => e.type === "message" || e.type === "message_deleted" || e.type === "message_updated",
+  );
+  const offline =
+    touching.length === 0
+      ? []
+      : core.guard
+          .memberIds()
+          .filter((id) => core.store.attachment(id) === undefined && !core.presence.has(id));
+  const posted = touching.some((e) => e.type === "message");
+  const pushable =
+    offline.length === 0 || !posted ? new Set<string>() : await membersWithDevices(core.env.DB, room.number);
+  const changed = touching.flatMap((e) => (e.type === "message" ? [] : [e.message.id]));
+  const feeds = offline.length === 0 ? new Map<string, Set<string>>() : core.store.feedHolders(changed);
+  const calls = offline
+    .map((id) => ({
+      id,
+      events: touching.filter(
+        (e) =>
+          touchesInbox(e, id) &&
+          (e.type === "message" ? pushable.has(id) : (feeds.get(e.message.id)?.has(id) ?? false)),
+      ),
+    }))
     .filter((c) => c.events.length > 0)
     .map((c) => userStub(core.env, c.id).offlineEvents(c.id, room, c.events));
   const failed = (await Promise.allSettled(calls)).filter((r) => r.status === "rejected");

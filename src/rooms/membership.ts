@@ -77,6 +77,8 @@ export class Membership {
       profile: init.creator,
       role: init.kind === "direct" ? "member" : "owner",
     });
+    if (initial.size > core.limits.maxRoomMembers)
+      return refuse.conflict(`a room has at most ${core.limits.maxRoomMembers} members`);
     const members = [...initial.values()].map((m) => ({
       user_id: m.profile.id,
       role: m.role,
@@ -185,6 +187,8 @@ export class Membership {
     }
     const now = new Date().toISOString();
     const fresh = members.filter((m) => core.guard.roleOf(m.profile.id) === null);
+    if (core.guard.memberIds().length + fresh.length > core.limits.maxRoomMembers)
+      return refuse.conflict(`a room has at most ${core.limits.maxRoomMembers} members`);
     await upsertMembershipRows(
       core.env.DB,
       room.key,

@@ -3,13 +3,17 @@ import type { Command, CommandOutcome, RoomRef } from "../domain/commands";
 import { type Outcome, ok, refuse } from "../domain/errors";
 import type { DurableEvent, RoomEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
+import { countsAsUnread } from "../domain/lifecycle";
+import { mentions } from "../domain/mentions";
 import type { Member, Profile, Role, Room, RoomBrief } from "../domain/model";
+import type { UnreadSummary } from "../domain/unread";
 import { type Env, type Limits, limitsOf, listVar } from "../env";
 import { errorResponse } from "../http/errors";
 import type { Connection, Executed, SessionHost } from "../sessions/host";
 import { frameUser, reauthRefusal, type SocketInit } from "../sessions/session";
 import { type Job, SocketObject } from "../sessions/socket-object";
 import { notBanned } from "../storage/bans";
+import { countUnreadRows, readMessageRows } from "../storage/room-rows";
 import { type Handlers, isRoomCommand, messagingHandlers, type RoomCommand } from "./commands";
 import { FLUSH_DELAY_MS, type RoomCore } from "./core";
 import { FanOut } from "./fanout";
@@ -24,6 +28,15 @@ import { RoomStore } from "./room-store";
 import { userStub } from "./stubs";
 
 export type { RoomInit, RoomPatch, RoomView };
+
+/** What a user's object learns when it attaches to the room. */
+export interface Attached {
+  head: number;
+  epoch: string;
+  brief: RoomBrief;
+  backlog: DurableEvent[];
+  unread: UnreadSummary;
+}
 
 const handlers: Handlers = { ...messagingHandlers, ...lifecycleHandlers };
 
@@ -44,7 +57,9 @@ export class RoomDO extends SocketObject {
     const guard = new RoomGuard(store);
     const fanout = new FanOut({
       toSockets: (events) => this.sockets.fanOut(events, (session, event) => event.room in session.subs),
-      attachedUsers: () => store.attachedUsers().map((a) => a.profile.id),
+      attachedUsers: function* () {
+        for (const a of store.attachedUsers()) yield a.profile.id;
+      },
       toUser: (userId, events) => userStub(env, userId).receive(events[0]?.room ?? "", events),
       deliveryFailed: async (userId, error) => {
         console.error("delivery to user failed; detaching", userId, error);
@@ -140,32 +155,68 @@ export class RoomDO extends SocketObject {
   /**
    * Registers a user's object for this room's events. With `since`, also returns every durable event after it
    * that the user may see; registration and the backlog's end (`head`) are taken in one step, so live events
-   * are exactly those after `head`. `live` marks a session subscribed to the room (it counts as present).
+   * are exactly those after `head`. `live` marks a session subscribed to the room (it counts as present). The
+   * user's unread summary is taken in the same step, so their object counts on from `head` without any storage
+   * write per message.
    */
   async attachUser(
     user: Profile,
     since: { seq: number; epoch: string | null } | null,
     live = since !== null,
-  ): Promise<Outcome<{ head: number; epoch: string; brief: RoomBrief; backlog: DurableEvent[] }>> {
+  ): Promise<Outcome<Attached>> {
     const entry = this.core.guard.participant(user.id);
     if (!entry.ok) return entry;
     const { room } = entry.value;
     const { store, presence } = this.core;
     const head = this.core.log.position(room);
-    const wasLive = store.attachedUsers().some((a) => a.profile.id === user.id && a.live);
+    const wasLive = store.attachment(user.id)?.live ?? false;
     store.attach(user, live || wasLive);
     if (live && !wasLive && presence.add(user.id)) this.announceOccupancy(room, user, "join");
     const brief = briefOf(room);
-    if (since === null) return ok({ head: head.seq, epoch: head.epoch, brief, backlog: [] });
+    const unread = await this.unreadSummary(room, user.id, head.seq);
+    if (since === null) return ok({ head: head.seq, epoch: head.epoch, brief, backlog: [], unread });
     const backlog = await this.core.log.backlog(room, user.id, since, head);
-    return backlog.ok ? ok({ head: head.seq, epoch: head.epoch, brief, backlog: backlog.value }) : backlog;
+    return backlog.ok
+      ? ok({ head: head.seq, epoch: head.epoch, brief, backlog: backlog.value, unread })
+      : backlog;
+  }
+
+  /**
+   * The user's unread messages after their read marker up to `through`, and their mentions. The room's own log
+   * is read before any await, so it is the state at `through`; older unread messages, already in D1 and unchanged
+   * by new posts, are counted there.
+   */
+  private async unreadSummary(room: Room, userId: string, through: number): Promise<UnreadSummary> {
+    const { store } = this.core;
+    const marker = store.readMarker(userId);
+    const floor = store.floor();
+    const unread = store
+      .messages(userId, Math.max(marker, floor - 1), through + 1, store.hotWindow, false)
+      .filter((m) => countsAsUnread(m, userId));
+    const [hotLast] = store.messages(userId, floor - 1, through + 1, 1, true);
+    const older =
+      marker + 1 < floor
+        ? await countUnreadRows(this.env.DB, room.number, userId, marker, floor)
+        : { unread: 0, mentions: 0 };
+    const [oldLast] =
+      hotLast || floor <= 1 ? [] : await readMessageRows(this.env.DB, room, userId, 0, floor, 1, true);
+    const last = hotLast ?? oldLast;
+    return {
+      through,
+      floor,
+      seqs: unread.map((m) => m.seq),
+      mention_seqs: unread.filter((m) => mentions(m, userId)).map((m) => m.seq),
+      older: older.unread,
+      older_mentions: older.mentions,
+      ...(last ? { last_message: last } : {}),
+    };
   }
 
   /** Ends a user's registration (offline), or only its presence (`liveOnly`: no session subscribed any more). */
   async detachUser(userId: string, liveOnly = false): Promise<void> {
     const { store, presence, guard } = this.core;
     const room = guard.room();
-    const entry = store.attachedUsers().find((a) => a.profile.id === userId);
+    const entry = store.attachment(userId);
     if (!room || !entry) return;
     if (liveOnly) store.attach(entry.profile, false);
     else store.detach(userId);

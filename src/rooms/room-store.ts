@@ -20,6 +20,10 @@ export const IDEMPOTENCY_TTL_MS = 48 * 3600_000;
  * Object's single thread makes each one atomic.
  */
 export class RoomStore {
+  /** The attached rows, held in memory once read: fan-out reads them every flush and attaching every subscribe. */
+  private attachedCache: Map<string, { profile: Profile; live: boolean }> | undefined;
+  private visitors: number | undefined;
+
   constructor(
     private readonly sql: SqlStorage,
     /** Events kept in the room's own log once they are in D1 (`Limits.hotEvents`). */
@@ -42,6 +46,8 @@ export class RoomStore {
       CREATE TABLE IF NOT EXISTS changes (
         seq INTEGER NOT NULL, message_seq INTEGER NOT NULL, change TEXT NOT NULL, at TEXT NOT NULL,
         PRIMARY KEY (seq, message_seq));
+      CREATE TABLE IF NOT EXISTS feed_entries (
+        message_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (message_id, user_id));
       CREATE TABLE IF NOT EXISTS pending_notifications (
         id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS reads (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, dirty INTEGER NOT NULL);
@@ -72,6 +78,7 @@ export class RoomStore {
       "meta",
       "changes",
       "pending_notifications",
+      "feed_entries",
       "reads",
       "visitors",
       "attached",
@@ -79,6 +86,8 @@ export class RoomStore {
     ]) {
       this.sql.exec(`DELETE FROM ${table}`);
     }
+    this.attachedCache = new Map();
+    this.visitors = 0;
   }
 
   room(): Room | null {
@@ -234,14 +243,37 @@ export class RoomStore {
     return row ? withLifecycleDefaults(JSON.parse(row.json) as Message) : null;
   }
 
-  /** Queues feed entries for their users' objects (delivered by the notifications job, batched per user). */
+  /**
+   * Queues feed entries for their users' objects (delivered by the notifications job, batched per user), and
+   * remembers whose feed holds which message: an edit or deletion of it must reach those users even offline.
+   */
   queueNotifications(drafts: readonly NotificationDraft[]): void {
-    for (const draft of drafts)
+    for (const draft of drafts) {
       this.sql.exec(
         "INSERT INTO pending_notifications (user_id, json) VALUES (?, ?)",
         draft.user_id,
         JSON.stringify(draft),
       );
+      if (draft.message_id !== null)
+        this.sql.exec(
+          "INSERT OR IGNORE INTO feed_entries (message_id, user_id) VALUES (?, ?)",
+          draft.message_id,
+          draft.user_id,
+        );
+    }
+  }
+
+  /** The users whose notification feed holds an entry for each of these messages. */
+  feedHolders(messageIds: readonly string[]): Map<string, Set<string>> {
+    const holders = new Map<string, Set<string>>();
+    for (const id of new Set(messageIds)) {
+      const users = this.sql
+        .exec<{ user_id: string }>("SELECT user_id FROM feed_entries WHERE message_id = ?", id)
+        .toArray()
+        .map((r) => r.user_id);
+      if (users.length > 0) holders.set(id, new Set(users));
+    }
+    return holders;
   }
 
   pendingNotifications(limit: number): { id: number; draft: NotificationDraft }[] {
@@ -443,22 +475,41 @@ export class RoomStore {
 
   /** Records a user as having joined (for `total_user_count`); returns the distinct count. */
   visit(userId: string): number {
-    this.sql.exec("INSERT OR IGNORE INTO visitors (user_id) VALUES (?)", userId);
-    return this.visitorCount();
+    const known = this.visitors;
+    // RETURNING, not rowsWritten: that also counts the primary key's index entry.
+    const added = this.sql
+      .exec("INSERT OR IGNORE INTO visitors (user_id) VALUES (?) RETURNING user_id", userId)
+      .toArray().length;
+    if (known === undefined) return this.visitorCount();
+    this.visitors = known + added;
+    return this.visitors;
   }
 
+  /** Counted once, then kept: every subscribe announces it, and counting per subscribe made the ramp quadratic. */
   visitorCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM visitors").one().n;
+    this.visitors ??= this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM visitors").one().n;
+    return this.visitors;
   }
 
   /** UserDOs registered for this room's events; `live` ones have a session subscribed (they count as present). */
-  attachedUsers(): { profile: Profile; live: boolean }[] {
-    return this.sql
-      .exec<{ id: string; name: string | null; avatar: string | null; live: number }>(
-        "SELECT user_id AS id, name, avatar, live FROM attached",
-      )
-      .toArray()
-      .map(({ live, ...profile }) => ({ profile, live: live === 1 }));
+  attachedUsers(): Iterable<{ profile: Profile; live: boolean }> {
+    return this.attached().values();
+  }
+
+  attachment(userId: string): { profile: Profile; live: boolean } | undefined {
+    return this.attached().get(userId);
+  }
+
+  private attached(): Map<string, { profile: Profile; live: boolean }> {
+    this.attachedCache ??= new Map(
+      this.sql
+        .exec<{ id: string; name: string | null; avatar: string | null; live: number }>(
+          "SELECT user_id AS id, name, avatar, live FROM attached",
+        )
+        .toArray()
+        .map(({ live, ...profile }) => [profile.id, { profile, live: live === 1 }]),
+    );
+    return this.attachedCache;
   }
 
   attach(profile: Profile, live: boolean): void {
@@ -469,14 +520,15 @@ export class RoomStore {
       profile.avatar,
       live ? 1 : 0,
     );
+    this.attached().set(profile.id, {
+      profile: { id: profile.id, name: profile.name, avatar: profile.avatar },
+      live,
+    });
   }
 
   detach(userId: string): boolean {
+    this.attached().delete(userId);
     return this.sql.exec("DELETE FROM attached WHERE user_id = ?", userId).rowsWritten > 0;
-  }
-
-  isAttached(userId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM attached WHERE user_id = ?", userId).toArray().length > 0;
   }
 
   setTyping(profile: Profile, expiresAt: number | null): boolean {

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { countRequest, devStatsEnabled } from "../dev-stats";
 import type { Command } from "../domain/commands";
 import type { RoomBrief } from "../domain/model";
 import { type Env, limitsOf } from "../env";
@@ -80,6 +81,7 @@ export abstract class SocketObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (devStatsEnabled(this.env)) countRequest(`${this.constructor.name}.webSocketMessage`);
     await this.sockets.onMessage(ws, message);
   }
 
@@ -108,6 +110,7 @@ export abstract class SocketObject extends DurableObject<Env> {
 
   /** Runs every job, then the socket timers, and sets the alarm for whatever is due first. */
   override async alarm(): Promise<void> {
+    if (devStatsEnabled(this.env)) countRequest(`${this.constructor.name}.alarm`);
     this.alarmAt = null;
     const now = Date.now();
     const due: (number | null)[] = [];

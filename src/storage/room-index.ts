@@ -58,7 +58,8 @@ function toRoom(row: RoomListRow): Omit<Room, "epoch"> {
 const unreadCount = (room: string, readSeq: string) => `
   (SELECT COUNT(*) FROM messages u
      WHERE u.room_id = ${room} AND u.seq > ${readSeq} AND u.sender_id != ?1
-       AND u.deleted_at IS NULL AND (u.recipient_id IS NULL OR u.recipient_id = ?1))`;
+       AND u.deleted_at IS NULL AND u.parent_id IS NULL
+       AND (u.recipient_id IS NULL OR u.recipient_id = ?1))`;
 
 /**
  * The last message is the newest one visible to the user at or below `rooms.last_message_seq` (a whisper to
@@ -128,6 +129,29 @@ export async function totalUnreadOf(db: D1Database, userId: string): Promise<num
     .bind(userId)
     .first<{ total: number }>();
   return row?.total ?? 0;
+}
+
+/** `userId`'s unread messages that mention them, in each of these rooms (the room list's mention counts). */
+export async function mentionCountsOf(
+  db: D1Database,
+  userId: string,
+  roomNumbers: readonly number[],
+): Promise<Map<number, number>> {
+  if (roomNumbers.length === 0) return new Map();
+  const { results } = await db
+    .prepare(
+      `SELECT u.room_id AS number, COUNT(*) AS n
+       FROM json_each(?2) w
+       JOIN messages u ON u.room_id = w.value
+       LEFT JOIN read_markers rm ON rm.room_id = u.room_id AND rm.user_id = ?1
+       WHERE u.seq > COALESCE(rm.seq, 0) AND u.sender_id != ?1 AND u.deleted_at IS NULL AND u.parent_id IS NULL
+         AND (u.recipient_id IS NULL OR u.recipient_id = ?1)
+         AND (u.mentions_room = 1 OR EXISTS (SELECT 1 FROM json_each(u.mentions) x WHERE x.value = ?1))
+       GROUP BY u.room_id`,
+    )
+    .bind(userId, JSON.stringify(roomNumbers))
+    .all<{ number: number; n: number }>();
+  return new Map(results.map((r) => [r.number, r.n]));
 }
 
 /** The rows of the listed rooms' last messages, by room number. */

@@ -266,6 +266,31 @@ export async function readMessageRows(
   return results.map((r) => toMessage(r, room.key));
 }
 
+/**
+ * How many messages in (after, before) count toward `userId`'s unread (the rule of `countsAsUnread` in
+ * `domain/lifecycle.ts`), and how many of those mention them: the part of a read marker's backlog older than the
+ * room's own log.
+ */
+export async function countUnreadRows(
+  db: D1Database,
+  roomNumber: number,
+  userId: string,
+  after: number,
+  before: number,
+): Promise<{ unread: number; mentions: number }> {
+  const row = await db
+    .prepare(
+      `SELECT COUNT(*) AS unread,
+         COALESCE(SUM(mentions_room = 1 OR EXISTS (SELECT 1 FROM json_each(mentions) WHERE value = ?4)), 0)
+           AS mentions
+       FROM messages WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 AND sender_id != ?4
+         AND (recipient_id IS NULL OR recipient_id = ?4) AND deleted_at IS NULL AND parent_id IS NULL`,
+    )
+    .bind(roomNumber, after, before, userId)
+    .first<{ unread: number; mentions: number }>();
+  return { unread: row?.unread ?? 0, mentions: row?.mentions ?? 0 };
+}
+
 /** One thread's replies in (after, before) visible to `userId`, from D1. */
 export async function readThreadRows(
   db: D1Database,

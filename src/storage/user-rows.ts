@@ -34,3 +34,15 @@ export async function pushPreferences(
     .first<{ push_enabled: number | null; muted: number | null }>();
   return { push_enabled: (row?.push_enabled ?? 1) === 1, muted: (row?.muted ?? 0) === 1 };
 }
+
+/** The members of a room with at least one push device: one query however large the room. */
+export async function membersWithDevices(db: D1Database, roomNumber: number): Promise<Set<string>> {
+  const { results } = await db
+    .prepare(
+      `SELECT DISTINCT m.user_id FROM memberships m JOIN devices d ON d.user_id = m.user_id
+       WHERE m.room_id = ?`,
+    )
+    .bind(roomNumber)
+    .all<{ user_id: string }>();
+  return new Set(results.map((r) => r.user_id));
+}

@@ -5,23 +5,25 @@ import { type Outcome, ok, refuse } from "../domain/errors";
 import type { ChatEvent, DurableEvent, RoomEvent, RoomListing, UserEvent } from "../domain/events";
 import { isDurable } from "../domain/events";
 import { directRoomKey } from "../domain/ids";
-import { countsAsUnread, inboxAfterDeletion } from "../domain/lifecycle";
+import { countsAsUnread } from "../domain/lifecycle";
 import { mentions } from "../domain/mentions";
-import type { Message, Notification, Profile, Room, RoomBrief } from "../domain/model";
+import type { Notification, Profile, Room, RoomBrief } from "../domain/model";
 import { type NotificationDraft, notificationPreview } from "../domain/notifications";
 import { canWatchPresence, presencePolicyOf } from "../domain/permissions";
-import { type Env, listVar, pushCollapseWindowMs } from "../env";
+import { applyRoomEvents, mentionsCount, type RoomUnread, roomUnread, unreadCount } from "../domain/unread";
+import { type Env, limitsOf, listVar, pushCollapseWindowMs } from "../env";
 import { decideMessagePush, type PushState, type Recipient, releaseHeldPushes } from "../push/decision";
 import { messagePushJob, type PushJob } from "../push/jobs";
 import { isRoomCommand } from "../rooms/commands";
 import { dispatch, openDirectRoom, roomKeyOf } from "../rooms/dispatch";
 import type { RoomView } from "../rooms/membership";
+import type { Attached } from "../rooms/room-do";
 import { roomStub, userStub } from "../rooms/stubs";
 import type { Connection, Executed } from "../sessions/host";
 import { followsRoom, frameUser, reauthRefusal, type Session, type SocketInit } from "../sessions/session";
 import { type Job, type KeptSessions, SocketObject } from "../sessions/socket-object";
 import { notBanned } from "../storage/bans";
-import { roomsOfUser } from "../storage/room-index";
+import { mentionCountsOf, roomsOfUser } from "../storage/room-index";
 import { pushPreferences, roomExists, roomKeysOf } from "../storage/user-rows";
 import { NotificationStore } from "./notification-store";
 import { UserStore } from "./user-store";
@@ -37,6 +39,12 @@ export class UserDO extends SocketObject {
   /** Events of rooms whose subscription is in flight, held until the subscription's seam is known. */
   private readonly holding = new Map<string, RoomEvent[]>();
   private briefs: Map<string, RoomBrief> | undefined;
+  /**
+   * Unread and mentions per attached room, in memory only: rebuilt from the summary each room returns on attach,
+   * moved by the room's events, so delivery writes no counter. A room missing here (the object was evicted, or a
+   * read reached into history held only as a count) is asked again when an inbox update needs it.
+   */
+  private readonly unread = new Map<string, RoomUnread>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,6 +59,11 @@ export class UserDO extends SocketObject {
   }
 
   protected override async onOpen(connection: Connection): Promise<void> {
+    // One user's sockets share this object: past the cap, a new one is closed before it costs anything.
+    if (this.ctx.getWebSockets().length > limitsOf(this.env).maxSocketsPerUser) {
+      connection.close({ code: CloseCode.ConnectionClosed, reason: "too many connections for this user" });
+      return;
+    }
     if (!connection.session.user) return;
     if (listVar(this.env.SINGLE_DEVICE_DIALECTS).includes(connection.session.dialect)) {
       this.replaceOlderDevices(connection);
@@ -178,6 +191,7 @@ export class UserDO extends SocketObject {
     const attached = this.store.attachedRooms();
     const watching = this.store.watching();
     this.store.clearAttached();
+    this.unread.clear();
     await Promise.allSettled([
       ...attached.map((key) => roomStub(this.env, key).detachUser(user.id)),
       ...watching.map((peer) => this.unwatchPeer(user.id, peer)),
@@ -189,10 +203,34 @@ export class UserDO extends SocketObject {
   }
 
   private async attach(user: Profile, key: string): Promise<void> {
-    const result = await roomStub(this.env, key).attachUser(user, null, false);
-    if (!result.ok) return;
+    await this.attachHolding(user, key, null, false);
+  }
+
+  /**
+   * Registers with a room. Live events that overtake the answer are held: they move the unread counter the
+   * answer starts (those up to its `head` are in it already) and are returned for a subscription to replay.
+   */
+  private async attachHolding(
+    user: Profile,
+    key: string,
+    since: { seq: number; epoch: string | null } | null,
+    live: boolean,
+  ): Promise<{ result: Outcome<Attached>; held: RoomEvent[] }> {
+    const held: RoomEvent[] = this.holding.get(key) ?? [];
+    this.holding.set(key, held);
+    let result: Outcome<Attached>;
+    try {
+      result = (await roomStub(this.env, key).attachUser(user, since, live)) as Outcome<Attached>;
+    } finally {
+      if (this.holding.get(key) === held) this.holding.delete(key);
+    }
+    if (!result.ok) return { result, held };
     this.store.markAttached(key);
     this.remember(result.value.brief);
+    const counter = roomUnread(result.value.unread);
+    if (applyRoomEvents(counter, held, user.id)) this.unread.set(key, counter);
+    else this.unread.delete(key);
+    return { result, held };
   }
 
   private async tellWatchers(userId: string, online: boolean, lastSeen: string | null): Promise<void> {
@@ -234,9 +272,9 @@ export class UserDO extends SocketObject {
   // ---- room events ----
 
   /**
-   * A room this user belongs to (or follows) has new events. Following sockets get them before the unread
-   * counters are written: outgoing frames wait for pending storage writes, so writing first would hold every
-   * frame until the commit. The inbox summary is read only when some socket does not follow the room.
+   * A room this user belongs to (or follows) has new events. Following sockets get them first; the unread and
+   * mention counters move in memory (nothing is written for them); sockets that do not follow the room get the
+   * user's own reads and an inbox update.
    */
   async receive(room: string, events: RoomEvent[]): Promise<void> {
     const held = this.holding.get(room);
@@ -248,13 +286,17 @@ export class UserDO extends SocketObject {
       (session, event) =>
         followsRoom(session, event.room) || (session.follows.includes("threads") && threaded.has(event)),
     );
-    const effect = this.applyInbox(room, events, me);
+    if (!me) return;
+    const counter = this.unread.get(room);
+    if (counter && !applyRoomEvents(counter, events, me)) this.unread.delete(room);
+    if (this.reviseFeed(room, events)) this.announceFeed([]);
     const others = this.liveConnections().filter((c) => !followsRoom(c.session, room));
-    if (effect.feedChanged) this.announceFeed([]);
-    if (others.length === 0) return;
+    if (others.length === 0 || !touchesInbox(events, me)) return;
+    const reads = events.flatMap((e) => (e.type === "read" && e.user_id === me ? [e.seq] : []));
+    const inbox = await this.inboxEvent(room);
     const userEvents: UserEvent[] = [
-      ...effect.reads.map((seq): UserEvent => ({ type: "room_read", room, seq })),
-      ...(effect.inboxChanged ? [this.inboxEvent(room)] : []),
+      ...reads.map((seq): UserEvent => ({ type: "room_read", room, seq })),
+      ...(inbox ? [inbox] : []),
     ];
     for (const connection of others) connection.send(userEvents.flatMap((e) => connection.encode(e)));
   }
@@ -277,55 +319,17 @@ export class UserDO extends SocketObject {
     return threaded;
   }
 
-  /**
-   * Keeps the inbox exact, in event order: others' top-level messages count as unread (and as mentions when they
-   * mention the user), the user's own read marker clears, a deletion uncounts its message, and edits and
-   * deletions reach the inbox's last message and the notification feed.
-   */
-  private applyInbox(
-    room: string,
-    events: readonly RoomEvent[],
-    me: string | undefined,
-  ): { inboxChanged: boolean; feedChanged: boolean; reads: number[] } {
-    let unread: Message[] = [];
-    const reads: number[] = [];
-    let inboxChanged = false;
-    let feedChanged = false;
-    const flush = () => {
-      if (unread.length > 0) {
-        this.store.addUnread(room, unread);
-        if (me)
-          this.store.addMentions(
-            room,
-            unread.filter((m) => mentions(m, me)).map((m) => m.seq),
-          );
-      }
-      unread = [];
-    };
+  /** Edits and deletions reach the notification feed's entries; answers whether the feed changed. */
+  private reviseFeed(room: string, events: readonly RoomEvent[]): boolean {
+    let changed = false;
     for (const event of events) {
-      if (event.type === "message" && me && countsAsUnread(event.message, me)) {
-        unread.push(event.message);
-        inboxChanged = true;
-      } else if (event.type === "read" && event.user_id === me) {
-        flush();
-        this.store.readUpTo(room, event.seq);
-        reads.push(event.seq);
-        inboxChanged = true;
-      } else if (event.type === "message_deleted") {
-        flush();
-        const after = inboxAfterDeletion(this.store.inbox(room).last_message, event.message);
-        this.store.forgetUnread(room, after.unread_seq, after.last_message);
-        if (this.feed.forgetMessage(room, event.message.id)) feedChanged = true;
-        inboxChanged = true;
+      if (event.type === "message_deleted") {
+        if (this.feed.forgetMessage(room, event.message.id)) changed = true;
       } else if (event.type === "message_updated" && event.change === "edit") {
-        flush();
-        this.store.replaceLastMessage(room, event.message);
         this.feed.reviseMessage(room, event.message.id, notificationPreview(event.message.text));
-        inboxChanged = true;
       }
     }
-    flush();
-    return { inboxChanged, feedChanged, reads };
+    return changed;
   }
 
   /** The user was added to a room: if online, start following it; its listing reaches every device. */
@@ -349,6 +353,7 @@ export class UserDO extends SocketObject {
     this.store.setOwner(userId);
     this.store.forgetRoom(room);
     this.briefs?.delete(room);
+    this.unread.delete(room);
     if (this.feed.forgetRoom(room)) this.announceFeed([]);
     const notice: ChatEvent =
       event.type === "room_deleted" ? event : { type: "room_removed", room, reason: event.reason };
@@ -390,12 +395,15 @@ export class UserDO extends SocketObject {
   }
 
   /**
-   * What changed this user's inbox in a room while no path of theirs was attached: counts and feed, and for new
-   * messages the push decision (deduplicated per message, collapsed per room, muted rooms and the user's switch
-   * respected). Mentions and replies in the user's threads push by the same decision as any message.
+   * What a room owes this user while no path of theirs is attached to it: edits and deletions of messages in
+   * their feed, and, when they have a push device, new messages for the push decision (deduplicated per message,
+   * collapsed per room, muted rooms and the user's switch respected). Mentions and replies in the user's threads
+   * push by the same decision as any message. Unread is not counted here: the room derives it from the read
+   * marker when the user attaches again.
    */
   async offlineEvents(userId: string, room: Room, events: DurableEvent[]): Promise<void> {
-    this.applyInbox(room.key, events, userId);
+    this.store.setOwner(userId);
+    if (this.reviseFeed(room.key, events)) this.announceFeed([]);
     const messages = events.flatMap((e) => (e.type === "message" ? [e.message] : []));
     if (messages.length === 0) return;
     const prefs = await pushPreferences(this.env.DB, userId, room.number);
@@ -467,15 +475,26 @@ export class UserDO extends SocketObject {
     return released.wake_at;
   }
 
-  private inboxEvent(room: string): UserEvent {
-    const summary = this.store.inbox(room);
+  /** The inbox update for one room, with the total over every attached room; counters missing are rebuilt. */
+  private async inboxEvent(room: string): Promise<UserEvent | null> {
+    const me = this.store.profile();
+    if (!me) return null;
+    const rooms = this.store.attachedRooms();
+    await Promise.allSettled(rooms.filter((key) => !this.unread.has(key)).map((key) => this.attach(me, key)));
+    const counter = this.unread.get(room);
+    if (!counter) return null;
+    let total = 0;
+    for (const key of rooms) {
+      const other = this.unread.get(key);
+      if (other) total += unreadCount(other);
+    }
     return {
       type: "inbox",
       room,
-      unread: summary.unread,
-      mentions: summary.mentions,
-      last_message: summary.last_message,
-      total_unread: this.store.totalUnread(),
+      unread: unreadCount(counter),
+      mentions: mentionsCount(counter),
+      last_message: counter.last_message,
+      total_unread: total,
     };
   }
 
@@ -604,19 +623,10 @@ export class UserDO extends SocketObject {
   ): Promise<Executed> {
     const room = await roomKeyOf(this.env, command.room);
     if (!room) return { outcome: refuse.roomNotFound() };
-    const held: RoomEvent[] = this.holding.get(room) ?? [];
-    this.holding.set(room, held);
-    let result: Outcome<{ head: number; epoch: string; brief: RoomBrief; backlog: DurableEvent[] }>;
-    try {
-      const since = command.since === null ? null : { seq: command.since, epoch: command.epoch ?? null };
-      result = await roomStub(this.env, room).attachUser(user, since, true);
-    } finally {
-      if (this.holding.get(room) === held) this.holding.delete(room);
-    }
+    const since = command.since === null ? null : { seq: command.since, epoch: command.epoch ?? null };
+    const { result, held } = await this.attachHolding(user, room, since, true);
     if (!result.ok) return { outcome: result };
-    const { head, epoch, brief, backlog } = result.value;
-    this.store.markAttached(room);
-    this.remember(brief);
+    const { head, epoch, backlog } = result.value;
     connection.update({ subs: { ...connection.session.subs, [room]: head } });
     const overtaken = held.filter((e) => !isDurable(e) || e.seq > head);
     return {
@@ -628,12 +638,21 @@ export class UserDO extends SocketObject {
   /** The user's rooms, most recently active first, as their room list shows them. */
   private async listRooms(user: Profile): Promise<CommandOutcome> {
     const { items } = await roomsOfUser(this.env.DB, user.id, MAX_LISTED_ROOMS, null);
+    // Mentions from the live counter where the room is attached (exact now), else from D1.
+    const counted = await mentionCountsOf(
+      this.env.DB,
+      user.id,
+      items.filter((item) => !this.unread.has(item.room.key)).map((item) => item.room.number),
+    );
     const listings: RoomListing[] = items.map((item) => ({
       // The index keeps no epochs; the user's rooms are attached while they are online, so their briefs are known.
       room: { ...item.room, epoch: this.roomInfo(item.room.key)?.epoch ?? "" },
       role: item.role,
       unread: item.unread_count,
-      mentions: this.store.inbox(item.room.key).mentions,
+      mentions: (() => {
+        const counter = this.unread.get(item.room.key);
+        return counter ? mentionsCount(counter) : (counted.get(item.room.number) ?? 0);
+      })(),
       last_message: item.last_message,
       pinned_at: null,
     }));
@@ -658,6 +677,20 @@ export class UserDO extends SocketObject {
     connection.update({ watches: [...new Set([...connection.session.watches, peer])] });
     return ok({ kind: "watching", user: peer, online: state.online, last_seen: state.last_seen });
   }
+}
+
+/**
+ * Whether the events change what an inbox update shows: a message that counts as the user's unread, a deletion
+ * or an edit, or the user's own read.
+ */
+function touchesInbox(events: readonly RoomEvent[], userId: string): boolean {
+  return events.some(
+    (e) =>
+      (e.type === "message" && countsAsUnread(e.message, userId)) ||
+      e.type === "message_deleted" ||
+      (e.type === "message_updated" && e.change === "edit") ||
+      (e.type === "read" && e.user_id === userId),
+  );
 }
 
 /** The longest notification feed page. */

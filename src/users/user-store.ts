@@ -1,4 +1,4 @@
-import type { Message, Profile, RoomBrief } from "../domain/model";
+import type { Profile, RoomBrief } from "../domain/model";
 import { emptyPushState, type PushState } from "../push/decision";
 import type { KeptSessions } from "../sessions/socket-object";
 
@@ -10,7 +10,9 @@ export const MAILBOX_CAP = 200;
 
 /**
  * The user's own SQLite: profile and last-seen, who watches this user's presence and whom they watch, the rooms
- * delivering to this object, and unread messages per room (for inbox updates).
+ * delivering to this object, the threads they take part in, the push decision state and mail kept for the next
+ * connection. Unread and mention counts are not stored: the object keeps them in memory, from the summary each
+ * room returns on attach (the `unread`, `mentions` and `last_message` tables of earlier versions are dropped).
  */
 export class UserStore implements KeptSessions {
   constructor(private readonly sql: SqlStorage) {
@@ -19,15 +21,15 @@ export class UserStore implements KeptSessions {
       CREATE TABLE IF NOT EXISTS watchers (user_id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS watching (user_id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS attached (room TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS unread (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
-      CREATE TABLE IF NOT EXISTS last_message (room TEXT PRIMARY KEY, seq INTEGER NOT NULL, json TEXT NOT NULL);
+      DROP TABLE IF EXISTS unread;
+      DROP TABLE IF EXISTS last_message;
+      DROP TABLE IF EXISTS mentions;
       CREATE TABLE IF NOT EXISTS push_state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS briefs (room TEXT PRIMARY KEY, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS kept_sessions (
         sid TEXT PRIMARY KEY, dialect TEXT NOT NULL, state TEXT NOT NULL, until INTEGER NOT NULL
       );
-      CREATE TABLE IF NOT EXISTS mentions (room TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (room, seq));
       CREATE TABLE IF NOT EXISTS threads (room TEXT NOT NULL, root_id TEXT NOT NULL, PRIMARY KEY (room, root_id));
       CREATE TABLE IF NOT EXISTS mailbox (ord INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL);
     `);
@@ -110,57 +112,9 @@ export class UserStore implements KeptSessions {
     this.sql.exec("DELETE FROM attached");
   }
 
-  /** Others' new messages in one room: one insert per 50 messages and one last-message upsert per call. */
-  addUnread(room: string, messages: Message[]): void {
-    for (let i = 0; i < messages.length; i += 50) {
-      const chunk = messages.slice(i, i + 50);
-      this.sql.exec(
-        `INSERT OR IGNORE INTO unread (room, seq) VALUES ${chunk.map(() => "(?, ?)").join(", ")}`,
-        ...chunk.flatMap((m) => [room, m.seq]),
-      );
-    }
-    const newest = messages.reduce<Message | null>((a, m) => (a === null || m.seq > a.seq ? m : a), null);
-    if (!newest) return;
-    this.sql.exec(
-      `INSERT INTO last_message (room, seq, json) VALUES (?, ?, ?)
-       ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, json = excluded.json WHERE excluded.seq > last_message.seq`,
-      room,
-      newest.seq,
-      JSON.stringify(newest),
-    );
-  }
-
-  readUpTo(room: string, seq: number): void {
-    this.sql.exec("DELETE FROM unread WHERE room = ? AND seq <= ?", room, seq);
-    this.sql.exec("DELETE FROM mentions WHERE room = ? AND seq <= ?", room, seq);
-  }
-
-  /** Others' unread messages that mention the user (a count kept apart from unread). */
-  addMentions(room: string, seqs: readonly number[]): void {
-    for (const seq of seqs)
-      this.sql.exec("INSERT OR IGNORE INTO mentions (room, seq) VALUES (?, ?)", room, seq);
-  }
-
-  /** A message was deleted: it no longer counts, and the inbox shows `lastMessage` (the tombstone if it was last). */
-  forgetUnread(room: string, seq: number, lastMessage: Message | null): void {
-    this.sql.exec("DELETE FROM unread WHERE room = ? AND seq = ?", room, seq);
-    this.sql.exec("DELETE FROM mentions WHERE room = ? AND seq = ?", room, seq);
-    if (lastMessage) this.replaceLastMessage(room, lastMessage);
-  }
-
-  /** The inbox's last message in a newer state (edited, deleted), when it is that message. */
-  replaceLastMessage(room: string, message: Message): void {
-    this.sql.exec(
-      "UPDATE last_message SET json = ? WHERE room = ? AND seq = ?",
-      JSON.stringify(message),
-      room,
-      message.seq,
-    );
-  }
-
-  /** The user lost the room: its counters, threads and brief go. */
+  /** The user lost the room: its threads and brief go. */
   forgetRoom(room: string): void {
-    for (const table of ["unread", "mentions", "last_message", "threads", "attached", "briefs"])
+    for (const table of ["threads", "attached", "briefs"])
       this.sql.exec(`DELETE FROM ${table} WHERE room = ?`, room);
   }
 
@@ -191,23 +145,6 @@ export class UserStore implements KeptSessions {
       .toArray()
       .sort((a, b) => a.ord - b.ord)
       .map((r) => JSON.parse(r.json));
-  }
-
-  totalUnread(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread").one().n;
-  }
-
-  inbox(room: string): { unread: number; mentions: number; last_message: Message | null } {
-    const unread = this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM unread WHERE room = ?", room)
-      .one().n;
-    const mentions = this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM mentions WHERE room = ?", room)
-      .one().n;
-    const last = this.sql
-      .exec<{ json: string }>("SELECT json FROM last_message WHERE room = ?", room)
-      .toArray()[0];
-    return { unread, mentions, last_message: last ? (JSON.parse(last.json) as Message) : null };
   }
 
   /** The user this object belongs to, once a caller named it (an object cannot read back the name it was addressed by). */

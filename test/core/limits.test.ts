@@ -12,13 +12,16 @@ describe("limits, refusals and abuse", () => {
   it("rate-limits sends with retry_after and the temp id, so the client can resend", async () => {
     await makeRoom("lim-1", "ivy");
     const ivy = await roomSocket("lim-1", "ivy");
+    const startedAt = Date.now();
     for (let i = 0; i < 40; i++) ivy.send({ type: "send", temp_id: `r${i}`, text: `n${i}` });
     const refusal = await ivy.next(ofType("error"));
     expect(refusal).toMatchObject({ code: "rate_limited" });
     expect(refusal.temp_id).toMatch(/^r\d+$/);
     expect(refusal.retry_after).toBeGreaterThanOrEqual(1);
     const acks = ivy.received.filter((m) => (m as { type: string }).type === "ack");
-    expect(acks.length).toBeLessThanOrEqual(31);
+    // The burst of 30, plus what the bucket refilled (10 a second) while a loaded machine ran the sends.
+    const refilled = Math.ceil(((Date.now() - startedAt) / 1000) * 10);
+    expect(acks.length).toBeLessThanOrEqual(30 + refilled + 1);
   });
 
   it("answers oversize frames and text with errors, never a crash", async () => {

@@ -109,20 +109,29 @@ it("a DDP session pouring garbage never breaks the room's order for its observer
     });
   }
   await new Promise((r) => setTimeout(r, 1500));
-  const history = await api<{ messages: { seq: number; text: string }[] }>(
-    "GET",
-    `/v1/rooms/${room}/messages?limit=100`,
-    await devToken(a),
-  );
-  const stored = history.body.messages.map((m) => m.seq);
+  const reader = await devToken(a);
+  const stored: number[] = [];
+  const texts: string[] = [];
+  for (let after = 0; ; ) {
+    const page = await api<{ messages: { seq: number; text: string }[] }>(
+      "GET",
+      `/v1/rooms/${room}/messages?after=${after}&limit=100`,
+      reader,
+    );
+    stored.push(...page.body.messages.map((m) => m.seq));
+    texts.push(...page.body.messages.map((m) => m.text));
+    if (page.body.messages.length < 100) break;
+    after = stored.at(-1) ?? after;
+  }
   for (const { seqs, ws } of observers) {
     expect(seqs).toEqual(stored);
     ws.close();
   }
   expect(stored).toEqual(stored.map((_, n) => n + 1));
-  const validTexts = history.body.messages.map((m) => m.text).filter((t) => t.startsWith("valid "));
+  const validTexts = texts.filter((t) => t.startsWith("valid "));
   expect(new Set(validTexts).size).toBe(validTexts.length);
   if (process.env.FUZZ_DEBUG) console.log("stored", stored.length, "answered", answered.size);
-  expect(validTexts.length).toBeGreaterThan(FRAMES / 20);
+  // Valid sends past the per-user send burst are refused as rate-limited: only some are stored.
+  expect(validTexts.length).toBeGreaterThan(Math.min(FRAMES / 20, 10));
   expect(answered.size).toBeGreaterThanOrEqual(validTexts.length);
 }, 120_000);
