@@ -654,7 +654,7 @@ function messageActions(view, message, { inThread }) {
   return el("div", { class: "message-actions" }, ...buttons, picker);
 }
 
-/** Inline editing of my message, or the question before deleting one. */
+/** Inline editing of my message. */
 function messageEditor(view, message) {
   if (view.editing === message.id) {
     return el(
@@ -670,16 +670,19 @@ function messageEditor(view, message) {
       ),
     );
   }
-  if (view.confirmDelete === message.id) {
-    return el(
-      "div",
-      { class: "confirm", role: "group", "aria-label": "Delete this message?" },
-      el("span", {}, "Delete this message?"),
-      actionButton("confirm-delete", message.id, "Delete", { class: "danger" }),
-      actionButton("cancel-delete", message.id, "Keep"),
-    );
-  }
   return null;
+}
+
+/** The question before deleting a message, under its text. */
+function deleteQuestion(view, message) {
+  if (view.confirmDelete !== message.id) return null;
+  return el(
+    "div",
+    { class: "confirm", role: "group", "aria-label": "Delete this message?" },
+    el("span", {}, "Delete this message?"),
+    actionButton("confirm-delete", message.id, "Delete", { class: "quiet danger" }),
+    actionButton("cancel-delete", message.id, "Keep"),
+  );
 }
 
 /**
@@ -727,6 +730,7 @@ function sentMessageNode(view, cache, message, { status = null, follows = false,
         message.pinned_at && el("span", { class: "pin-mark" }, " · Pinned"),
       ),
       messageEditor(view, message) ?? messageBody(message),
+      deleteQuestion(view, message),
       reactionChips(message),
       !inThread && threadSummary(message),
       status && el("span", { class: "status", "data-status": status.toLowerCase() }, status),
