@@ -451,6 +451,13 @@ try {
     await b.locator("#close-panel").click();
   });
 
+  await step("no refusal or failure was shown on either page", async () => {
+    for (const [who, page] of witnesses) {
+      const errors = await page.locator(".notice.error").allTextContents();
+      assert(errors.length === 0, `${who} was shown: ${errors.join("; ")}`);
+    }
+  });
+
   await coreStep("alice creates a group room and adds bob", async () => {
     roomKey = await createRoomWithBob(a, `Launch ${run}`);
     await shot(a, "alice-members");

@@ -710,7 +710,7 @@ function sentMessageNode(view, cache, message, { status = null, follows = false,
     const classes = ["message"];
     if (mine) classes.push("mine");
     if (follows) classes.push("follows");
-    if (message.pinned_at) classes.push("pinned");
+    if (message.pinned_at) classes.push("pinned-message");
     if (!mine && !message.deleted_at && mentionsMe(message)) classes.push("mentions-me");
     return el(
       "li",
@@ -1019,10 +1019,13 @@ function renderThread() {
 function markThreadRead() {
   const panel = state.panel;
   if (panel?.kind !== "thread" || !panel.loaded || document.visibilityState !== "visible") return;
+  // A root without replies is no thread yet: there is nothing to mark.
   const newest = state.timelines.get(panel.room)?.replies(panel.rootId).at(-1)?.seq ?? 0;
-  if (newest <= (panel.readUpTo ?? -1)) return;
+  if (newest <= (panel.readUpTo ?? 0) || !state.socket?.open) return;
   panel.readUpTo = newest;
-  state.socket?.send({ type: "read_thread", room: panel.room, thread_id: panel.rootId });
+  state.socket.request({ type: "read_thread", room: panel.room, thread_id: panel.rootId }).catch(() => {
+    // The root was deleted meanwhile, or the connection dropped: the marker is a nicety, not a message.
+  });
 }
 
 $("thread-composer").addEventListener("submit", (e) => {
