@@ -613,7 +613,7 @@ try {
   );
 
   await coreStep(
-    "a direct chat shows the peer online, and the message reaches the peer's room list",
+    "a direct chat: the message reaches the peer's list, and once he answers he shows as online",
     async () => {
       await a.locator("#new-direct-user").fill(bob.id);
       await a.getByRole("button", { name: "Open" }).click();
@@ -621,11 +621,17 @@ try {
         .locator("#room-title")
         .filter({ hasText: `Direct: ${bob.id}` })
         .waitFor();
-      await a.locator("#room-status").filter({ hasText: "Online" }).waitFor();
       await send(a, "psst");
       await waitForConfirmed(a, ["psst"]);
       const key = decodeURIComponent(new URL(a.url()).hash.replace("#/room/", ""));
-      await b.locator(`#room-list li[data-room="${key}"] .badge`).filter({ hasText: "1" }).waitFor();
+      const entry = b.locator(`#room-list li[data-room="${key}"]`);
+      await entry.locator(".badge").filter({ hasText: "1" }).waitFor();
+      // Presence is for peers who accepted the direct room (docs/architecture.md): bob answering accepts it.
+      await entry.locator("a").click();
+      await waitForConfirmed(b, ["psst"]);
+      await send(b, "hi back");
+      await waitForConfirmed(a, ["psst", "hi back"]);
+      await a.locator("#room-status").filter({ hasText: "Online" }).waitFor();
       await shot(a, "alice-direct");
     },
   );
@@ -671,6 +677,8 @@ try {
   await coreStep("bob is removed by alice: he is told, and the room leaves his list", async () => {
     await b.locator(`#room-list li[data-room="${roomKey}"] a`).click();
     await b.locator("#room-view:not([hidden])").waitFor();
+    // Subscribed (occupancy comes after the subscription): the removal then reaches the open room's stream.
+    await b.locator("#room-status").filter({ hasText: "here now" }).waitFor();
     const { token } = JSON.parse(await a.evaluate(() => sessionStorage.getItem("parley.session")));
     const response = await fetch(
       `${BASE_URL}/v1/rooms/${encodeURIComponent(roomKey)}/members/${encodeURIComponent(bob.id)}`,

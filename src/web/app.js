@@ -84,6 +84,8 @@ const state = {
   panel: null,
   /** The notification feed as far as loaded (newest first), and the new-notifications count. */
   feed: { items: [], unread: 0, next: null, loaded: false },
+  /** Counts changes to the feed (my marks, its events): a page fetched across one is stale and fetched again. */
+  feedChanges: 0,
   /** A message to show once its room is open: `{room, seq, threadId}` (from a search hit or a notification). */
   focus: null,
 };
@@ -1071,12 +1073,22 @@ function applyFocus() {
 async function followNotifications() {
   try {
     await state.socket.request({ type: "follow", scope: "notifications" });
-    const page = await state.api.notifications();
-    state.feed = { items: page.notifications, unread: page.unread, next: page.next_before, loaded: true };
-    renderFeed();
+    await loadFeed();
   } catch (error) {
     if (error instanceof ApiError) reportError(error);
   }
+}
+
+/** The feed's first page and count, fetched again when the feed changed while the page was on its way. */
+async function loadFeed() {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const changes = state.feedChanges;
+    const page = await state.api.notifications();
+    if (state.feedChanges !== changes) continue;
+    state.feed = { items: page.notifications, unread: page.unread, next: page.next_before, loaded: true };
+    break;
+  }
+  renderFeed();
 }
 
 const NOTIFICATION_VERBS = {
@@ -1123,13 +1135,7 @@ $("open-notifications").addEventListener("click", async () => {
   showPanel({ kind: "notifications" }, "Notifications");
   $("open-notifications").setAttribute("aria-expanded", "true");
   renderFeed();
-  try {
-    const page = await state.api.notifications();
-    state.feed = { items: page.notifications, unread: page.unread, next: page.next_before, loaded: true };
-    renderFeed();
-  } catch (error) {
-    reportError(error);
-  }
+  await loadFeed().catch(reportError);
 });
 
 /** Marks one entry read (or all, without `id`) over the socket; the answer carries the new count. */
@@ -1142,6 +1148,7 @@ async function markNotificationsRead(id) {
     const now = new Date().toISOString();
     for (const item of state.feed.items) if (!id || item.id === id) item.read_at ??= now;
     state.feed.unread = answer.unread;
+    state.feedChanges += 1;
     renderFeed();
   } catch (error) {
     notify(error.message, "error");
@@ -1191,6 +1198,7 @@ $("panel-more").addEventListener("click", async () => {
 });
 
 function handleNotificationEvent(event) {
+  state.feedChanges += 1;
   if (event.type === "notification") {
     if (!state.feed.items.some((n) => n.id === event.notification.id))
       state.feed.items.unshift(event.notification);
@@ -1444,6 +1452,8 @@ function handleDurable(event) {
         if (message.sender.id !== me().id && !seen) entry.unread_count += 1;
         renderRoomList();
       }
+      // The peer writing accepts the direct room, which is what lets me see their presence.
+      if (open?.peer === message.sender.id && !open.watching) watchPeer(open);
       break;
     }
     case "member_left":
