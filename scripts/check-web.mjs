@@ -1,19 +1,25 @@
 /**
  * Browser check of the web client (docs/web-client.md): two people in two browser contexts chat through the
- * real UI against a running `npm start`. Not part of `npm test`: it needs Chromium and a live server.
+ * real UI against a running server. `test/e2e/web-client.test.ts` runs its lifecycle part in `npm test`.
  *
- *   npm run check:web                         # against http://127.0.0.1:8787
+ *   npm run check:web                         # against http://127.0.0.1:8787, every part
  *   PARLEY_URL=http://127.0.0.1:9000 npm run check:web
+ *   PARLEY_CHECK=lifecycle npm run check:web  # only edit, delete, react, pin, threads, badges, feed, search
  *
- * Uses the system Chromium (`chromium` on PATH, Debian's package), never a downloaded browser. Screenshots go to
- * PARLEY_SHOTS (default /tmp). Every wait is bounded; the run stops at the first failed step.
+ * Uses the system Chromium (`chromium` on PATH, Debian's package), never a downloaded browser; Playwright gives
+ * each launch a fresh temporary profile (`--user-data-dir`). Screenshots go to PARLEY_SHOTS (default: a new
+ * temporary directory). Every wait is bounded; the run stops at the first failed step.
  */
 import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const BASE_URL = (process.env.PARLEY_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
-const SHOTS = process.env.PARLEY_SHOTS ?? "/tmp";
+const SHOTS = process.env.PARLEY_SHOTS ?? mkdtempSync(join(tmpdir(), "parley-web-"));
+/** `all` (default): the chat basics and the lifecycle; `lifecycle`: the lifecycle only. */
+const PARTS = process.env.PARLEY_CHECK ?? "all";
 /** Longest wait for any one thing to show up in a page. */
 const WAIT_MS = 15_000;
 /** Messages written in one go by the burst step. */
@@ -45,6 +51,9 @@ async function step(name, body) {
     for (const [who, page] of witnesses) await shot(page, `failed-${who}`).catch(() => {});
   }
 }
+
+/** The chat basics run only when the whole check is asked for. */
+const coreStep = PARTS === "all" ? step : async () => {};
 
 function assert(condition, message) {
   if (!condition) throw new Error(message);
@@ -118,6 +127,45 @@ function assertInOrder(list, texts, who) {
   }
 }
 
+/** The confirmed message showing `text`, in the room (or in the thread panel with `where` "#panel-list"). */
+const messageOf = (page, text, where = "#messages") =>
+  page.locator(`${where} li.message[data-seq]`).filter({ hasText: text });
+
+/** Clicks a message's action (shown while the message is hovered). */
+async function act(message, name) {
+  await message.hover();
+  await message.locator(".message-actions").getByRole("button", { name, exact: true }).click();
+}
+
+/** Runs a search until it finds `text` (search reads D1, which trails the room by one flush). */
+async function searchUntilFound(page, query, text) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    await page.locator("#search-text").fill(query);
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const hit = page.locator("#panel-list li.hit").filter({ hasText: text });
+    const settled = page.locator("#panel-list li.hit, #panel-empty:not([hidden])").first();
+    await settled.waitFor();
+    if ((await hit.count()) > 0) return hit;
+    if (Date.now() > deadline) throw new Error(`search for "${query}" never found "${text}"`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Alice creates a group room called `name`, adds bob from the Members panel, and returns its key. */
+async function createRoomWithBob(a, name) {
+  await a.locator("#new-room-name").fill(name);
+  await a.getByRole("button", { name: "Create" }).click();
+  await a.locator("#room-title").filter({ hasText: name }).waitFor();
+  const key = decodeURIComponent(new URL(a.url()).hash.replace("#/room/", ""));
+  assert(key, "no room in the URL");
+  await a.locator("#members summary").click();
+  await a.locator("#add-member-user").fill(bob.id);
+  await a.getByRole("button", { name: "Add", exact: true }).click();
+  await a.locator("#member-list li").filter({ hasText: bob.id }).waitFor();
+  return key;
+}
+
 async function send(page, text) {
   await page.locator("#composer-text").fill(text);
   await page.locator("#composer-text").press("Enter");
@@ -138,6 +186,11 @@ async function serverIsUp() {
   } catch {
     return false;
   }
+}
+
+if (!["all", "lifecycle"].includes(PARTS)) {
+  console.error(`PARLEY_CHECK is "all" or "lifecycle", not "${PARTS}".`);
+  process.exit(2);
 }
 
 if (!(await serverIsUp())) {
@@ -162,7 +215,16 @@ setTimeout(() => {
 const browser = await chromium.launch({
   executablePath,
   headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
   timeout: WAIT_MS,
 });
 
@@ -246,25 +308,164 @@ try {
     assert((await a.locator("#whoami").textContent()).includes(alice.id), "alice's name is not shown");
   });
 
-  await step("alice creates a group room and adds bob", async () => {
-    await a.locator("#new-room-name").fill(`Launch ${run}`);
-    await a.getByRole("button", { name: "Create" }).click();
-    await a
-      .locator("#room-title")
-      .filter({ hasText: `Launch ${run}` })
-      .waitFor();
-    roomKey = decodeURIComponent(new URL(a.url()).hash.replace("#/room/", ""));
-    assert(roomKey, "no room in the URL");
+  // ---- the message lifecycle: badges, the feed, edit, react, threads, pins, delete, search ----
+
+  let lifeKey = "";
+  const mention = `hello @${bob.id}, see the plan`;
+
+  await step("a mention in a room bob has not opened: unread, mention and notification badges", async () => {
+    lifeKey = await createRoomWithBob(a, `Lifecycle ${run}`);
     await a.locator("#members summary").click();
-    await a.locator("#add-member-user").fill(bob.id);
-    await a.getByRole("button", { name: "Add", exact: true }).click();
-    await a.locator("#member-list li").filter({ hasText: bob.id }).waitFor();
+    await send(a, mention);
+    await send(a, "second thought");
+    await waitForConfirmed(a, [mention, "second thought"]);
+    const entry = b.locator(`#room-list li[data-room="${lifeKey}"]`);
+    await entry.locator(".badge.unread").filter({ hasText: "2" }).waitFor();
+    await entry.locator(".badge.mention").filter({ hasText: "@1" }).waitFor();
+    await b.locator("#total-unread").filter({ hasText: "1 @" }).waitFor();
+    // Being added by alice, and her mention.
+    await b.locator("#notification-count").filter({ hasText: "2" }).waitFor();
+    await shot(b, "bob-badges");
+  });
+
+  await step("bob's notification feed: open the mention, then mark all read", async () => {
+    await b.locator("#open-notifications").click();
+    const entry = b.locator("#panel-list li.notification.unread").filter({ hasText: "mentioned you" });
+    await entry.waitFor();
+    assert((await entry.textContent()).includes("see the plan"), "the mention entry has no preview");
+    await b.locator("#panel-list li.notification").filter({ hasText: "added you to" }).waitFor();
+    await shot(b, "bob-notifications");
+    await entry.locator("button").click();
+    await b
+      .locator("#room-title")
+      .filter({ hasText: `Lifecycle ${run}` })
+      .waitFor();
+    await messageOf(b, mention).and(b.locator(".highlight")).waitFor();
+    await b.locator("#notification-count").filter({ hasText: "1" }).waitFor();
+    await b.locator(`#room-list li[data-room="${lifeKey}"] .badge`).first().waitFor({ state: "detached" });
+    assert(
+      await messageOf(b, mention).evaluate((li) => li.classList.contains("mentions-me")),
+      "no mention mark",
+    );
+    await b.locator("#open-notifications").click();
+    await b.getByRole("button", { name: "Mark all read" }).click();
+    await b.locator("#notification-count").waitFor({ state: "hidden" });
+    assert((await b.locator("#panel-list li.notification.unread").count()) === 0, "entries stay unread");
+    await b.locator("#close-panel").click();
+  });
+
+  await step("alice edits her message; bob sees the new text, and may not edit it himself", async () => {
+    await act(messageOf(a, "second thought"), "Edit");
+    await a.locator("#messages form[data-edit] textarea").fill("second thought, revised");
+    await a.locator("#messages form[data-edit]").getByRole("button", { name: "Save" }).click();
+    const edited = messageOf(b, "second thought, revised");
+    await edited.locator(".edited").waitFor();
+    await messageOf(a, "second thought, revised").locator(".edited").waitFor();
+    await edited.hover();
+    const bobsActions = await edited.locator(".message-actions button").allTextContents();
+    assert(!bobsActions.includes("Edit") && !bobsActions.includes("Delete"), `bob may: ${bobsActions}`);
+    assert(!bobsActions.includes("Pin"), "a plain member is offered Pin");
+  });
+
+  await step("reactions: both react, the count follows, a second click takes it back", async () => {
+    await act(messageOf(b, mention), "React");
+    await messageOf(b, mention).getByRole("button", { name: "React 👍" }).click();
+    await messageOf(a, mention).locator(".reactions .chip").filter({ hasText: "👍 1" }).waitFor();
+    await messageOf(a, mention).locator(".reactions .chip").filter({ hasText: "👍" }).click();
+    await messageOf(b, mention).locator(".reactions .chip").filter({ hasText: "👍 2" }).waitFor();
+    await act(messageOf(a, mention), "React");
+    await messageOf(a, mention).getByRole("button", { name: "React 🎉" }).click();
+    await messageOf(b, mention).locator(".reactions .chip").filter({ hasText: "🎉 1" }).waitFor();
+    await messageOf(b, mention).locator(".reactions .chip").filter({ hasText: "👍" }).click();
+    await messageOf(a, mention).locator(".reactions .chip").filter({ hasText: "👍 1" }).waitFor();
+    const chip = messageOf(a, mention).locator(".reactions .chip").filter({ hasText: "👍" });
+    assert((await chip.getAttribute("aria-pressed")) === "true", "alice's own reaction is not marked");
+  });
+
+  await step("a thread: bob replies in the panel, alice sees the count and answers there", async () => {
+    await act(messageOf(b, mention), "Reply");
+    await b.locator("#panel-title").filter({ hasText: "Thread" }).waitFor();
+    await b.locator("#thread-text").fill("reply from bob");
+    await b.locator("#thread-text").press("Enter");
+    await messageOf(b, "reply from bob", "#panel-list").waitFor();
+    const summary = messageOf(a, mention).locator(".thread-summary");
+    await summary.filter({ hasText: "1 reply" }).waitFor();
+    await summary.click();
+    await messageOf(a, "reply from bob", "#panel-list").waitFor();
+    await a.locator("#thread-text").fill("answer from alice");
+    await a.locator("#thread-text").press("Enter");
+    await messageOf(b, "answer from alice", "#panel-list").waitFor();
+    await messageOf(b, mention).locator(".thread-summary").filter({ hasText: "2 replies" }).waitFor();
+    for (const [who, page] of [
+      ["alice", a],
+      ["bob", b],
+    ]) {
+      const roomTexts = (await shownMessages(page)).map((m) => m.text);
+      assert(!roomTexts.some((t) => t.includes("reply from bob")), `${who}'s room shows a thread reply`);
+    }
+    // Bob replied, so alice's answer is in his feed.
+    await b.locator("#notification-count").filter({ hasText: "1" }).waitFor();
+    await shot(a, "alice-thread");
+    await shot(b, "bob-thread");
+    await a.locator("#close-panel").click();
+    await b.locator("#close-panel").click();
+  });
+
+  await step("alice pins a message: both see it pinned; unpinning takes it away", async () => {
+    await act(messageOf(a, mention), "Pin");
+    await b.locator("#pinned li").filter({ hasText: "see the plan" }).waitFor();
+    await messageOf(b, mention).locator(".pin-mark").waitFor();
+    await shot(b, "bob-pinned");
+    await act(messageOf(a, "second thought, revised"), "Pin");
+    await b.locator("#pinned li").filter({ hasText: "second thought" }).waitFor();
+    await act(messageOf(a, "second thought, revised"), "Unpin");
+    await b.locator("#pinned li").filter({ hasText: "second thought" }).waitFor({ state: "detached" });
+    assert(await b.locator("#pinned").isVisible(), "the other pin went too");
+  });
+
+  await step("alice deletes her message after confirming; both see the tombstone", async () => {
+    const target = messageOf(a, "second thought, revised");
+    const seq = await target.getAttribute("data-seq");
+    await act(target, "Delete");
+    await target.getByRole("button", { name: "Keep" }).click();
+    await act(target, "Delete");
+    await target.locator(".confirm").getByRole("button", { name: "Delete" }).click();
+    for (const page of [a, b]) {
+      await page.locator(`#messages li.message[data-seq="${seq}"] .text.deleted`).waitFor();
+    }
+    await shot(a, "alice-deleted");
+  });
+
+  await step("search: bob finds alice's message and opens it; the deleted one is not found", async () => {
+    await send(a, "closing words");
+    await waitForConfirmed(a, ["closing words"]);
+    await b.locator(`#room-list li[data-room="${lifeKey}"]`).click();
+    await searchUntilFound(b, "closing", "closing words");
+    const hit = await searchUntilFound(b, "plan", "see the plan");
+    await shot(b, "bob-search");
+    await hit.locator("button").click();
+    await messageOf(b, mention).and(b.locator(".highlight")).waitFor();
+    await b.locator("#search-text").fill("revised");
+    await b.getByRole("button", { name: "Search", exact: true }).click();
+    await b.locator("#panel-empty").filter({ hasText: "No messages found." }).waitFor();
+    await b.locator("#close-panel").click();
+  });
+
+  await step("no refusal or failure was shown on either page", async () => {
+    for (const [who, page] of witnesses) {
+      const errors = await page.locator(".notice.error").allTextContents();
+      assert(errors.length === 0, `${who} was shown: ${errors.join("; ")}`);
+    }
+  });
+
+  await coreStep("alice creates a group room and adds bob", async () => {
+    roomKey = await createRoomWithBob(a, `Launch ${run}`);
     await shot(a, "alice-members");
     await a.locator("#members summary").click();
     await a.locator("#room-status").filter({ hasText: "2 members" }).waitFor();
   });
 
-  await step("bob's room list learns of the new room from an inbox event, with 1 unread", async () => {
+  await coreStep("bob's room list learns of the new room from an inbox event, with 1 unread", async () => {
     await send(a, "Welcome, Bob!");
     exchanged.push("Welcome, Bob!");
     await waitForConfirmed(a, ["Welcome, Bob!"]);
@@ -273,18 +474,18 @@ try {
     assert((await entry.locator(".preview").textContent()).includes("Welcome, Bob!"), "no preview");
   });
 
-  await step("bob opens the room: history loads and the unread count clears", async () => {
+  await coreStep("bob opens the room: history loads and the unread count clears", async () => {
     await b.locator(`#room-list li[data-room="${roomKey}"] a`).click();
     await waitForConfirmed(b, ["Welcome, Bob!"]);
     await b.locator(`#room-list li[data-room="${roomKey}"] .badge`).waitFor({ state: "detached" });
   });
 
-  await step("both see the other arrive (occupancy 2 here now)", async () => {
+  await coreStep("both see the other arrive (occupancy 2 here now)", async () => {
     await a.locator("#room-status").filter({ hasText: "2 here now" }).waitFor();
     await b.locator("#room-status").filter({ hasText: "2 here now" }).waitFor();
   });
 
-  await step(
+  await coreStep(
     "messages sent at the same time from both sides arrive once, in one order for both",
     async () => {
       const fromAlice = ["a1: shipping today?", "a2: <b>not bold</b> & <script>x</script>", "a3: 🚀"];
@@ -311,7 +512,7 @@ try {
     },
   );
 
-  await step("alice sees bob typing, and the indicator goes when he stops", async () => {
+  await coreStep("alice sees bob typing, and the indicator goes when he stops", async () => {
     await b.locator("#composer-text").pressSequentially("I am typing", { delay: 20 });
     await a.locator("#typing").filter({ hasText: "Bob is typing" }).waitFor();
     await shot(a, "alice-room-typing");
@@ -321,11 +522,11 @@ try {
     });
   });
 
-  await step("alice's messages show as seen once bob has read them", async () => {
+  await coreStep("alice's messages show as seen once bob has read them", async () => {
     await a.locator("#messages li.message.mine").last().locator(".status[data-status='seen']").waitFor();
   });
 
-  await step("bob reloads while alice writes: nothing lost, nothing twice", async () => {
+  await coreStep("bob reloads while alice writes: nothing lost, nothing twice", async () => {
     const duringReload = ["r1: while you reload", "r2: still there?"];
     await b.reload({ timeout: WAIT_MS });
     for (const t of duringReload) await send(a, t);
@@ -336,7 +537,7 @@ try {
     await assertSameTimeline(a, b);
   });
 
-  await step("a message still unsent when the page reloads is sent after it, once", async () => {
+  await coreStep("a message still unsent when the page reloads is sent after it, once", async () => {
     relay.swallowSends = true;
     await send(b, "kept across the reload");
     exchanged.push("kept across the reload");
@@ -354,7 +555,7 @@ try {
     );
   });
 
-  await step(
+  await coreStep(
     "an ack lost with the connection: the message is resent with its temp_id and posted once",
     async () => {
       relay.dropNextAck = true;
@@ -378,7 +579,7 @@ try {
     },
   );
 
-  await step(
+  await coreStep(
     `${BURST} messages written in one go, one rate-limited, arrive once each and in order`,
     async () => {
       const burst = Array.from({ length: BURST }, (_, i) => `burst ${String(i + 1).padStart(2, "0")}`);
@@ -411,8 +612,8 @@ try {
     },
   );
 
-  await step(
-    "a direct chat shows the peer online, and the message reaches the peer's room list",
+  await coreStep(
+    "a direct chat: the message reaches the peer's list, and once he answers he shows as online",
     async () => {
       await a.locator("#new-direct-user").fill(bob.id);
       await a.getByRole("button", { name: "Open" }).click();
@@ -420,16 +621,22 @@ try {
         .locator("#room-title")
         .filter({ hasText: `Direct: ${bob.id}` })
         .waitFor();
-      await a.locator("#room-status").filter({ hasText: "Online" }).waitFor();
       await send(a, "psst");
       await waitForConfirmed(a, ["psst"]);
       const key = decodeURIComponent(new URL(a.url()).hash.replace("#/room/", ""));
-      await b.locator(`#room-list li[data-room="${key}"] .badge`).filter({ hasText: "1" }).waitFor();
+      const entry = b.locator(`#room-list li[data-room="${key}"]`);
+      await entry.locator(".badge").filter({ hasText: "1" }).waitFor();
+      // Presence is for peers who accepted the direct room (docs/architecture.md): bob answering accepts it.
+      await entry.locator("a").click();
+      await waitForConfirmed(b, ["psst"]);
+      await send(b, "hi back");
+      await waitForConfirmed(a, ["psst", "hi back"]);
+      await a.locator("#room-status").filter({ hasText: "Online" }).waitFor();
       await shot(a, "alice-direct");
     },
   );
 
-  await step(
+  await coreStep(
     "on a phone in dark mode, with a pasted token: the room list, then the room with a back link",
     async () => {
       const phone = await browser.newContext({
@@ -467,9 +674,11 @@ try {
     },
   );
 
-  await step("bob is removed by alice: he is told, and the room leaves his list", async () => {
+  await coreStep("bob is removed by alice: he is told, and the room leaves his list", async () => {
     await b.locator(`#room-list li[data-room="${roomKey}"] a`).click();
     await b.locator("#room-view:not([hidden])").waitFor();
+    // Subscribed (occupancy comes after the subscription): the removal then reaches the open room's stream.
+    await b.locator("#room-status").filter({ hasText: "here now" }).waitFor();
     const { token } = JSON.parse(await a.evaluate(() => sessionStorage.getItem("parley.session")));
     const response = await fetch(
       `${BASE_URL}/v1/rooms/${encodeURIComponent(roomKey)}/members/${encodeURIComponent(bob.id)}`,
@@ -486,7 +695,7 @@ try {
     await shot(b, "bob-removed");
   });
 
-  await step("a token the server refuses leads back to the sign-in page", async () => {
+  await coreStep("a token the server refuses leads back to the sign-in page", async () => {
     await b.evaluate(() =>
       sessionStorage.setItem(
         "parley.session",
@@ -498,7 +707,7 @@ try {
     await b.locator("#sign-in-error").filter({ hasText: "Sign in again" }).waitFor();
   });
 
-  await step("alice's direct chat shows bob offline once his page has signed out", async () => {
+  await coreStep("alice's direct chat shows bob offline once his page has signed out", async () => {
     await a.locator("#room-status").filter({ hasText: "Last seen" }).waitFor();
     await shot(a, "alice-direct-offline");
   });

@@ -60,5 +60,12 @@ export function apiFor(token) {
     addMember: (key, userId) => as("POST", `${room(key)}/members`, { user_ids: [userId] }),
     messages: (key, { before, limit }) =>
       as("GET", `${room(key)}/messages?limit=${limit}${before ? `&before=${before}` : ""}`),
+    /** The replies in the thread of root message `rootId`, oldest first. */
+    thread: (key, rootId, limit) =>
+      as("GET", `${room(key)}/messages?limit=${limit}&thread=${encodeURIComponent(rootId)}`),
+    search: (q, cursor) =>
+      as("GET", `/v1/search?${new URLSearchParams({ q, limit: "20", ...(cursor ? { cursor } : {}) })}`),
+    notifications: (before) =>
+      as("GET", `/v1/me/notifications?limit=20${before ? `&before=${encodeURIComponent(before)}` : ""}`),
   };
 }

@@ -9,6 +9,10 @@ const TYPING_RENEW_MS = 3_000;
 /** Someone's typing indicator is dropped after this long without news, in case their "false" never comes. */
 const TYPING_SHOWN_MS = 12_000;
 const NOTICE_MS = 10_000;
+/** Replies loaded when a thread opens (the API's maximum page). */
+const THREAD_PAGE = 100;
+/** The reactions offered by the picker; the server takes any one emoji or `:shortcode:`. */
+const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"];
 const SESSION_KEY = "parley.session";
 const OUTBOX_KEY = "parley.outbox";
 
@@ -76,6 +80,14 @@ const state = {
   retryTimer: 0,
   /** The open room's view, or null. */
   open: null,
+  /** The side panel: `{kind: "thread", room, rootId, nodes}`, `{kind: "notifications"}`, `{kind: "search", …}`. */
+  panel: null,
+  /** The notification feed as far as loaded (newest first), and the new-notifications count. */
+  feed: { items: [], unread: 0, next: null, loaded: false },
+  /** Counts changes to the feed (my marks, its events): a page fetched across one is stale and fetched again. */
+  feedChanges: 0,
+  /** A message to show once its room is open: `{room, seq, threadId}` (from a search hit or a notification). */
+  focus: null,
 };
 
 const me = () => state.session?.user;
@@ -156,6 +168,9 @@ function signOut(message = "") {
   state.roomNodes.clear();
   state.timelines.clear();
   state.outbox = new Outbox();
+  state.feed = { items: [], unread: 0, next: null, loaded: false };
+  state.focus = null;
+  closePanel();
   clearTimeout(state.retryTimer);
   sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem(OUTBOX_KEY);
@@ -213,6 +228,7 @@ function connected() {
     view.watching = false;
     subscribeOpenRoom();
   }
+  followNotifications();
   flushOutbox();
 }
 
@@ -248,7 +264,7 @@ function lastActivity(entry) {
   return entry.last_message?.created_at ?? entry.room.created_at;
 }
 
-function roomListItem(entry, unread) {
+function roomListItem(entry, { unread, mentions }) {
   const key = entry.room.key;
   let item = state.roomNodes.get(key);
   if (!item) {
@@ -263,13 +279,18 @@ function roomListItem(entry, unread) {
     ? `${last.sender.id === me().id ? "You" : displayName(last.sender)}: ${last.deleted_at ? "message deleted" : last.text}`
     : "No messages yet";
   const title = roomTitle(key);
-  const signature = `${title}|${unread}|${preview}`;
+  const signature = `${title}|${unread}|${mentions}|${preview}`;
   if (link.dataset.signature !== signature) {
     link.dataset.signature = signature;
-    const badge = el("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread));
+    const mentionLabel = `${mentions} mention${mentions === 1 ? "" : "s"}`;
     link.replaceChildren(
       el("span", { class: "room-name" }, title),
-      ...(unread > 0 ? [badge] : []),
+      el(
+        "span",
+        { class: "badges" },
+        mentions > 0 && el("span", { class: "badge mention", "aria-label": mentionLabel }, `@${mentions}`),
+        unread > 0 && el("span", { class: "badge unread", "aria-label": `${unread} unread` }, String(unread)),
+      ),
       el("span", { class: "preview" }, preview),
     );
   }
@@ -278,15 +299,21 @@ function roomListItem(entry, unread) {
 
 function renderRoomList() {
   const entries = [...state.rooms.values()].sort((a, b) => lastActivity(b).localeCompare(lastActivity(a)));
-  const unreadOf = (entry) =>
-    state.open?.key === entry.room.key && document.visibilityState === "visible" ? 0 : entry.unread_count;
+  const countsOf = (entry) =>
+    state.open?.key === entry.room.key && document.visibilityState === "visible"
+      ? { unread: 0, mentions: 0 }
+      : { unread: entry.unread_count, mentions: entry.mentions ?? 0 };
   for (const key of state.roomNodes.keys()) if (!state.rooms.has(key)) state.roomNodes.delete(key);
+  const counts = entries.map(countsOf);
   reconcile(
     $("room-list"),
-    entries.map((entry) => roomListItem(entry, unreadOf(entry))),
+    entries.map((entry, i) => roomListItem(entry, counts[i])),
   );
   $("rooms-empty").hidden = entries.length > 0;
-  const unread = entries.reduce((sum, entry) => sum + unreadOf(entry), 0);
+  const unread = counts.reduce((sum, c) => sum + c.unread, 0);
+  const mentions = counts.reduce((sum, c) => sum + c.mentions, 0);
+  const total = [unread > 0 && `${unread} unread`, mentions > 0 && `${mentions} @`].filter(Boolean);
+  $("total-unread").textContent = total.join(" · ");
   document.title = unread > 0 ? `(${unread}) Parley` : "Parley";
 }
 
@@ -294,6 +321,7 @@ function applyInbox(key, inbox) {
   const entry = state.rooms.get(key);
   if (!entry) return false;
   entry.unread_count = inbox.unread;
+  entry.mentions = inbox.mentions;
   entry.last_message = inbox.last_message;
   return true;
 }
@@ -355,6 +383,10 @@ async function openRoom(key) {
     typingSentAt: 0,
     /** Message nodes by `s<seq>` or `t<temp_id>`, reused across renders. */
     nodes: new Map(),
+    /** The message whose reaction picker, edit box or delete question is showing, if any. */
+    picker: null,
+    editing: null,
+    confirmDelete: null,
   };
   state.open = view;
   document.body.classList.add("room-open");
@@ -378,6 +410,7 @@ async function openRoom(key) {
     renderMessages({ toBottom: true });
     subscribeOpenRoom();
     $("composer-text").focus();
+    applyFocus();
   } catch (error) {
     if (state.open !== view) return;
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
@@ -401,6 +434,7 @@ function closeRoom() {
   if (view.subscribed || view.subscribing) state.socket?.send({ type: "unsubscribe", room: view.key });
   if (view.watching) state.socket?.send({ type: "unwatch", user: view.peer });
   state.open = null;
+  if (state.panel?.kind === "thread") closePanel();
   document.body.classList.remove("room-open");
   $("room-view").hidden = true;
   $("room-empty").hidden = false;
@@ -539,15 +573,25 @@ function followsPrevious(message, previous) {
   );
 }
 
-/** The node for `key`, rebuilt only when what it shows (its `signature`) changed. */
-function messageNode(view, key, signature, build) {
-  const known = view.nodes.get(key);
+/** The node for `key` in `cache`, rebuilt only when what it shows (its `signature`) changed. */
+function messageNode(cache, key, signature, build) {
+  const known = cache.get(key);
   if (known?.dataset.signature === signature) return known;
   const node = build();
   node.dataset.signature = signature;
   known?.replaceWith(node);
-  view.nodes.set(key, node);
+  cache.set(key, node);
   return node;
+}
+
+/** Owners and admins moderate a room; in a direct room both members may pin. */
+function moderates(view) {
+  const detail = view?.detail;
+  return detail?.room.kind === "direct" || detail?.role === "owner" || detail?.role === "admin";
+}
+
+function mentionsMe(message) {
+  return message.mentions_room || (message.mentions ?? []).includes(me().id);
 }
 
 function messageBody(message) {
@@ -556,16 +600,126 @@ function messageBody(message) {
   return el("p", { class: "text" }, text, message.edited_at && el("span", { class: "edited" }, " (edited)"));
 }
 
-/** `status` ("Sent", "Seen") is shown on my newest message only; `follows` hides a repeated header. */
-function sentMessageNode(view, message, status, follows) {
+const actionButton = (action, id, label, extra = {}) =>
+  el("button", { type: "button", class: "quiet", "data-action": action, "data-id": id, ...extra }, label);
+
+function reactionChips(message) {
+  if (message.deleted_at || (message.reactions ?? []).length === 0) return null;
+  return el(
+    "div",
+    { class: "reactions" },
+    ...message.reactions.map((r) => {
+      const mine = r.users.some((u) => u.id === me().id);
+      const who = r.users.map(displayName).join(", ");
+      return actionButton("react", message.id, `${r.emoji} ${r.count}`, {
+        class: `chip${mine ? " mine" : ""}`,
+        "data-emoji": r.emoji,
+        "aria-pressed": String(mine),
+        title: who,
+      });
+    }),
+  );
+}
+
+function threadSummary(message) {
+  const thread = message.thread;
+  if (!thread || thread.replies_count === 0) return null;
+  const count = `${thread.replies_count} repl${thread.replies_count === 1 ? "y" : "ies"}`;
+  const last = thread.last_reply_at ? ` · last ${moment(thread.last_reply_at)}` : "";
+  return actionButton("thread", message.id, `${count}${last}`, { class: "quiet thread-summary" });
+}
+
+/** What a message offers me: reply in its thread, react, edit and delete mine, pin as a moderator. */
+function messageActions(view, message, { inThread }) {
+  if (message.deleted_at) return null;
   const mine = message.sender.id === me().id;
-  const signature = `${message.id}|${message.edited_at}|${message.deleted_at}|${status}|${follows}`;
-  return messageNode(view, `s${message.seq}`, signature, () =>
+  const id = message.id;
+  const buttons = [
+    !inThread && !message.to && actionButton("thread", id, "Reply"),
+    actionButton("picker", id, "React", { "aria-expanded": String(view.picker === id) }),
+    mine && actionButton("edit", id, "Edit"),
+    (mine || moderates(view)) && actionButton("delete", id, "Delete"),
+    !message.parent_id &&
+      !message.to &&
+      moderates(view) &&
+      actionButton(message.pinned_at ? "unpin" : "pin", id, message.pinned_at ? "Unpin" : "Pin"),
+  ];
+  const picker =
+    view.picker === id &&
     el(
+      "div",
+      { class: "picker", role: "group", "aria-label": "Reactions" },
+      ...QUICK_REACTIONS.map((emoji) =>
+        actionButton("react", id, emoji, { "data-emoji": emoji, "aria-label": `React ${emoji}` }),
+      ),
+    );
+  return el("div", { class: "message-actions" }, ...buttons, picker);
+}
+
+/** Inline editing of my message. */
+function messageEditor(view, message) {
+  if (view.editing === message.id) {
+    return el(
+      "form",
+      { class: "edit-form", "data-edit": message.id },
+      el("label", { class: "visually-hidden", for: `edit-${message.id}` }, "Edit message"),
+      el("textarea", { id: `edit-${message.id}`, rows: "2", maxlength: "8000" }, message.text),
+      el(
+        "span",
+        { class: "actions" },
+        el("button", { type: "submit" }, "Save"),
+        actionButton("cancel-edit", message.id, "Cancel"),
+      ),
+    );
+  }
+  return null;
+}
+
+/** The question before deleting a message, under its text. */
+function deleteQuestion(view, message) {
+  if (view.confirmDelete !== message.id) return null;
+  return el(
+    "div",
+    { class: "confirm", role: "group", "aria-label": "Delete this message?" },
+    el("span", {}, "Delete this message?"),
+    actionButton("confirm-delete", message.id, "Delete", { class: "quiet danger" }),
+    actionButton("cancel-delete", message.id, "Keep"),
+  );
+}
+
+/**
+ * A confirmed message. `status` ("Sent", "Seen") is shown on my newest message only; `follows` hides a repeated
+ * header; `inThread` leaves out what belongs to the room view (reply, thread summary).
+ */
+function sentMessageNode(view, cache, message, { status = null, follows = false, inThread = false } = {}) {
+  const mine = message.sender.id === me().id;
+  const ui = [view.picker, view.editing, view.confirmDelete].map((id) => id === message.id);
+  const signature = JSON.stringify([
+    message.id,
+    message.version,
+    message.edited_at,
+    message.deleted_at,
+    message.reactions,
+    message.thread,
+    message.pinned_at,
+    status,
+    follows,
+    inThread,
+    moderates(view),
+    ui,
+  ]);
+  return messageNode(cache, `s${message.seq}`, signature, () => {
+    const classes = ["message"];
+    if (mine) classes.push("mine");
+    if (follows) classes.push("follows");
+    if (message.pinned_at) classes.push("pinned-message");
+    if (!mine && !message.deleted_at && mentionsMe(message)) classes.push("mentions-me");
+    return el(
       "li",
       {
-        class: `message${mine ? " mine" : ""}${follows ? " follows" : ""}`,
+        class: classes.join(" "),
         "data-seq": String(message.seq),
+        "data-id": message.id,
         title: new Date(message.created_at).toLocaleString(),
       },
       el(
@@ -575,21 +729,26 @@ function sentMessageNode(view, message, status, follows) {
         message.to && el("span", { class: "whisper" }, ` → ${message.to === me().id ? "you" : message.to}`),
         " ",
         el("time", { datetime: message.created_at }, clock(message.created_at)),
+        message.pinned_at && el("span", { class: "pin-mark" }, " · Pinned"),
       ),
-      messageBody(message),
+      messageEditor(view, message) ?? messageBody(message),
+      deleteQuestion(view, message),
+      reactionChips(message),
+      !inThread && threadSummary(message),
       status && el("span", { class: "status", "data-status": status.toLowerCase() }, status),
-    ),
-  );
+      messageActions(view, message, { inThread }),
+    );
+  });
 }
 
-function pendingMessageNode(view, entry) {
+function pendingMessageNode(cache, entry) {
   const label = {
     sending: state.socket?.open ? "Sending…" : "Waiting for connection…",
     waiting: "Sending too fast: will resend…",
     failed: `Not sent: ${entry.error}`,
   }[entry.state];
   const signature = `${entry.state}|${label}`;
-  return messageNode(view, `t${entry.temp_id}`, signature, () => {
+  return messageNode(cache, `t${entry.temp_id}`, signature, () => {
     const actions =
       entry.state === "failed" &&
       el(
@@ -626,13 +785,43 @@ function renderMessages({ toBottom = false } = {}) {
   const nodes = [
     ...messages.map((m, i) => {
       const status = m === newestMine ? (timeline.seenByOthers(m.seq, m.sender.id) ? "Seen" : "Sent") : null;
-      return sentMessageNode(view, m, status, followsPrevious(m, messages[i - 1]));
+      return sentMessageNode(view, view.nodes, m, { status, follows: followsPrevious(m, messages[i - 1]) });
     }),
-    ...state.outbox.inRoom(view.key).map((entry) => pendingMessageNode(view, entry)),
+    ...state.outbox
+      .inRoom(view.key)
+      .filter((entry) => !entry.parent_id)
+      .map((entry) => pendingMessageNode(view.nodes, entry)),
   ];
   reconcile($("messages"), nodes);
   $("load-older").hidden = !timeline.hasOlder;
+  renderPinned(messages);
   if (toBottom || nearBottom) scroller.scrollTop = scroller.scrollHeight;
+  if (state.panel?.kind === "thread" && state.panel.room === view.key) renderThread();
+}
+
+/** The room's pinned messages among those loaded, newest pin first; each jumps to its message. */
+function renderPinned(messages) {
+  const pinned = messages
+    .filter((m) => m.pinned_at && !m.deleted_at)
+    .sort((a, b) => b.pinned_at.localeCompare(a.pinned_at));
+  const list = $("pinned");
+  list.hidden = pinned.length === 0;
+  list.replaceChildren(
+    ...pinned.map((m) =>
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "quiet", "data-jump": String(m.seq) },
+          el("span", { class: "pin-mark" }, "Pinned"),
+          " ",
+          el("span", { class: "sender" }, displayName(m.sender)),
+          `: ${m.text}`,
+        ),
+      ),
+    ),
+  );
 }
 
 function renderTyping() {
@@ -648,9 +837,10 @@ function renderTyping() {
   $("typing").textContent = text;
 }
 
-$("messages").addEventListener("click", (e) => {
-  const target = e.target;
-  if (!(target instanceof HTMLButtonElement)) return;
+/** Clicks on a message list (the room's or the thread's): outbox buttons and message actions. */
+function onMessageClick(e) {
+  const target = e.target.closest("button");
+  if (!target) return;
   if (target.dataset.retry) {
     state.outbox.retry(target.dataset.retry);
     saveOutbox();
@@ -658,9 +848,418 @@ $("messages").addEventListener("click", (e) => {
   } else if (target.dataset.discard) {
     state.outbox.confirm(target.dataset.discard);
     saveOutbox();
+  } else if (target.dataset.action) {
+    messageAction(target.dataset.action, target.dataset.id, target.dataset.emoji);
   }
   renderMessages();
+}
+
+$("messages").addEventListener("click", onMessageClick);
+$("panel-list").addEventListener("click", (e) => {
+  if (state.panel?.kind === "thread") onMessageClick(e);
 });
+
+function onEditSubmit(e) {
+  const form = e.target.closest("form[data-edit]");
+  if (!form) return;
+  e.preventDefault();
+  saveEdit(form.dataset.edit, form.querySelector("textarea").value);
+}
+$("messages").addEventListener("submit", onEditSubmit);
+$("panel-list").addEventListener("submit", onEditSubmit);
+
+$("pinned").addEventListener("click", (e) => {
+  const target = e.target.closest("button[data-jump]");
+  if (target && state.open) showMessage(state.open, Number(target.dataset.jump));
+});
+
+// ---- message lifecycle: edit, delete, react, pin, threads ----
+
+/** Runs a lifecycle request on the open room; its answer carries the message in its new state. */
+async function roomRequest(view, frame) {
+  try {
+    const answer = await state.socket.request({ room: view.key, ...frame });
+    if (answer.message) state.timelines.get(view.key)?.updateMessage(answer.message);
+    return answer;
+  } catch (error) {
+    notify(error.code === "closed" ? "Not connected: try again in a moment." : error.message, "error");
+    return null;
+  } finally {
+    if (state.open === view) renderMessages();
+  }
+}
+
+function messageAction(action, id, emoji) {
+  const view = state.open;
+  if (!view) return;
+  switch (action) {
+    case "thread":
+      return openThread(view.key, id);
+    case "picker":
+      view.picker = view.picker === id ? null : id;
+      return;
+    case "react":
+      view.picker = null;
+      return roomRequest(view, { type: "react", message_id: id, emoji, toggle: true });
+    case "edit":
+      view.editing = id;
+      view.confirmDelete = null;
+      renderMessages();
+      return document.getElementById(`edit-${id}`)?.focus();
+    case "cancel-edit":
+      view.editing = null;
+      return;
+    case "delete":
+      view.confirmDelete = id;
+      view.editing = null;
+      return;
+    case "cancel-delete":
+      view.confirmDelete = null;
+      return;
+    case "confirm-delete":
+      view.confirmDelete = null;
+      return roomRequest(view, { type: "delete", message_id: id });
+    case "pin":
+    case "unpin":
+      return roomRequest(view, { type: action, message_id: id });
+  }
+}
+
+async function saveEdit(id, text) {
+  const view = state.open;
+  const message = view && state.timelines.get(view.key)?.byId(id);
+  if (!message) return;
+  view.editing = null;
+  if (text.trim() === "" || text === message.text) return renderMessages();
+  await roomRequest(view, { type: "edit", message_id: id, text });
+}
+
+/** Scrolls the open room to message `seq` and marks it for a moment; says so when it is not loaded. */
+function showMessage(view, seq) {
+  const node = view.nodes.get(`s${seq}`);
+  if (!node?.isConnected) {
+    notify("That message is further back: load earlier messages to see it.");
+    return;
+  }
+  node.scrollIntoView({ block: "center" });
+  node.classList.add("highlight");
+  setTimeout(() => node.classList.remove("highlight"), 3_000);
+}
+
+// ---- the side panel: a thread, the notification feed, search results ----
+
+function showPanel(panel, title) {
+  state.panel = panel;
+  document.body.classList.add("panel-open");
+  $("panel").hidden = false;
+  $("panel-title").textContent = title;
+  $("panel-list").replaceChildren();
+  $("panel-empty").hidden = true;
+  $("panel-more").hidden = true;
+  $("panel-action").hidden = true;
+  $("thread-composer").hidden = panel.kind !== "thread";
+}
+
+function closePanel() {
+  state.panel = null;
+  document.body.classList.remove("panel-open");
+  $("panel").hidden = true;
+  $("open-notifications").setAttribute("aria-expanded", "false");
+}
+
+$("close-panel").addEventListener("click", () => closePanel());
+
+/** Opens the thread of root `rootId` in room `key` (the open room) and loads its replies. */
+async function openThread(key, rootId) {
+  const panel = { kind: "thread", room: key, rootId, nodes: new Map(), loaded: false };
+  showPanel(panel, "Thread");
+  renderThread();
+  try {
+    const { messages } = await state.api.thread(key, rootId, THREAD_PAGE);
+    const timeline = state.timelines.get(key);
+    for (const message of messages) timeline?.putMessage(message);
+    if (state.panel !== panel) return;
+    panel.loaded = true;
+    renderThread();
+    markThreadRead();
+    $("thread-text").focus();
+  } catch (error) {
+    if (state.panel === panel) closePanel();
+    if (error instanceof ApiError && error.status === 404) notify("That thread is gone.", "warning");
+    else reportError(error);
+  }
+}
+
+function renderThread() {
+  const panel = state.panel;
+  const view = state.open;
+  if (panel?.kind !== "thread" || view?.key !== panel.room) return;
+  const timeline = state.timelines.get(panel.room);
+  const root = timeline?.byId(panel.rootId);
+  const replies = timeline?.replies(panel.rootId) ?? [];
+  const nodes = [
+    root && sentMessageNode(view, panel.nodes, root, { inThread: true }),
+    ...replies.map((m, i) =>
+      sentMessageNode(view, panel.nodes, m, { inThread: true, follows: followsPrevious(m, replies[i - 1]) }),
+    ),
+    ...state.outbox
+      .inRoom(panel.room)
+      .filter((entry) => entry.parent_id === panel.rootId)
+      .map((entry) => pendingMessageNode(panel.nodes, entry)),
+  ].filter(Boolean);
+  reconcile($("panel-list"), nodes);
+  const count = root?.thread?.replies_count ?? replies.length;
+  $("panel-title").textContent = `Thread · ${count} repl${count === 1 ? "y" : "ies"}`;
+  $("panel-empty").hidden = !panel.loaded || replies.length > 0;
+  $("panel-empty").textContent = "No replies yet.";
+  $("thread-composer").hidden = Boolean(root?.deleted_at);
+  const list = $("panel-list");
+  list.scrollTop = list.scrollHeight;
+}
+
+/** While a thread is open and the tab visible, its replies count as read. */
+function markThreadRead() {
+  const panel = state.panel;
+  if (panel?.kind !== "thread" || !panel.loaded || document.visibilityState !== "visible") return;
+  // A root without replies is no thread yet: there is nothing to mark.
+  const newest = state.timelines.get(panel.room)?.replies(panel.rootId).at(-1)?.seq ?? 0;
+  if (newest <= (panel.readUpTo ?? 0) || !state.socket?.open) return;
+  panel.readUpTo = newest;
+  state.socket.request({ type: "read_thread", room: panel.room, thread_id: panel.rootId }).catch(() => {
+    // The root was deleted meanwhile, or the connection dropped: the marker is a nicety, not a message.
+  });
+}
+
+$("thread-composer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const panel = state.panel;
+  const input = $("thread-text");
+  const text = input.value.trim();
+  if (panel?.kind !== "thread" || !text) return;
+  input.value = "";
+  state.outbox.add(panel.room, text, crypto.randomUUID(), { parentId: panel.rootId });
+  saveOutbox();
+  flushOutbox();
+});
+
+$("thread-text").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    $("thread-composer").requestSubmit();
+  }
+});
+
+/** Opens room `room` at message `seq`, or at thread `threadId` (a search hit, a notification). */
+function focusOn(target) {
+  state.focus = target;
+  const hash = `#/room/${encodeURIComponent(target.room)}`;
+  if (state.open?.key === target.room && state.open.ready) applyFocus();
+  else location.hash = hash;
+}
+
+/** Called when the open room is ready: shows the message or thread asked for, if any. */
+function applyFocus() {
+  const view = state.open;
+  const focus = state.focus;
+  if (!view?.ready || focus?.room !== view.key) return;
+  state.focus = null;
+  if (focus.threadId) openThread(view.key, focus.threadId);
+  else if (focus.seq) showMessage(view, focus.seq);
+}
+
+// ---- notifications ----
+
+/** Every connection asks for the feed's events, and the count is fetched again (some may have come since). */
+async function followNotifications() {
+  try {
+    await state.socket.request({ type: "follow", scope: "notifications" });
+    await loadFeed();
+  } catch (error) {
+    if (error instanceof ApiError) reportError(error);
+  }
+}
+
+/** The feed's first page and count, fetched again when the feed changed while the page was on its way. */
+async function loadFeed() {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const changes = state.feedChanges;
+    const page = await state.api.notifications();
+    if (state.feedChanges !== changes) continue;
+    state.feed = { items: page.notifications, unread: page.unread, next: page.next_before, loaded: true };
+    break;
+  }
+  renderFeed();
+}
+
+const NOTIFICATION_VERBS = {
+  mention: "mentioned you",
+  reply: "replied in a thread",
+  direct: "wrote to you",
+  added: "added you to",
+};
+
+function notificationNode(n) {
+  const where = roomTitle(n.room);
+  const what =
+    n.kind === "added" ? `${NOTIFICATION_VERBS.added} ${where}` : `${NOTIFICATION_VERBS[n.kind]} in ${where}`;
+  return el(
+    "li",
+    { class: `notification${n.read_at ? "" : " unread"}`, "data-notification": n.id },
+    el(
+      "button",
+      { type: "button", class: "quiet", "data-open-notification": n.id },
+      el("span", { class: "sender" }, displayName(n.actor)),
+      ` ${what}`,
+      n.text && el("span", { class: "preview" }, n.text),
+      el("time", { datetime: n.created_at }, moment(n.created_at)),
+    ),
+  );
+}
+
+function renderFeed() {
+  const count = $("notification-count");
+  count.hidden = state.feed.unread === 0;
+  count.textContent = String(state.feed.unread);
+  $("open-notifications").setAttribute("aria-label", `Notifications, ${state.feed.unread} new`);
+  if (state.panel?.kind !== "notifications") return;
+  $("panel-list").replaceChildren(...state.feed.items.map(notificationNode));
+  $("panel-empty").hidden = state.feed.items.length > 0;
+  $("panel-empty").textContent = "Nothing yet.";
+  $("panel-more").hidden = !state.feed.next;
+  $("panel-action").hidden = state.feed.unread === 0;
+  $("panel-action").textContent = "Mark all read";
+}
+
+$("open-notifications").addEventListener("click", async () => {
+  if (state.panel?.kind === "notifications") return closePanel();
+  showPanel({ kind: "notifications" }, "Notifications");
+  $("open-notifications").setAttribute("aria-expanded", "true");
+  renderFeed();
+  await loadFeed().catch(reportError);
+});
+
+/** Marks one entry read (or all, without `id`) over the socket; the answer carries the new count. */
+async function markNotificationsRead(id) {
+  try {
+    const answer = await state.socket.request({
+      type: "notifications_read",
+      ...(id ? { notification_id: id } : {}),
+    });
+    const now = new Date().toISOString();
+    for (const item of state.feed.items) if (!id || item.id === id) item.read_at ??= now;
+    state.feed.unread = answer.unread;
+    state.feedChanges += 1;
+    renderFeed();
+  } catch (error) {
+    notify(error.message, "error");
+  }
+}
+
+$("panel-list").addEventListener("click", (e) => {
+  const panel = state.panel;
+  const notification = e.target.closest("button[data-open-notification]");
+  if (panel?.kind === "notifications" && notification) {
+    const entry = state.feed.items.find((n) => n.id === notification.dataset.openNotification);
+    if (!entry) return;
+    if (!entry.read_at) markNotificationsRead(entry.id);
+    closePanel();
+    focusOn({ room: entry.room, seq: entry.message_seq, threadId: entry.thread_id });
+  }
+  const hit = e.target.closest("button[data-hit]");
+  if (panel?.kind === "search" && hit) {
+    const message = panel.results.find((m) => m.id === hit.dataset.hit);
+    if (message) focusOn({ room: message.room, seq: message.seq, threadId: message.parent_id });
+  }
+});
+
+$("panel-action").addEventListener("click", () => {
+  if (state.panel?.kind === "notifications") markNotificationsRead(null);
+});
+
+$("panel-more").addEventListener("click", async () => {
+  const panel = state.panel;
+  try {
+    if (panel?.kind === "notifications" && state.feed.next) {
+      const page = await state.api.notifications(state.feed.next);
+      state.feed.items.push(...page.notifications);
+      state.feed.next = page.next_before;
+      state.feed.unread = page.unread;
+      renderFeed();
+    } else if (panel?.kind === "search" && panel.next) {
+      const page = await state.api.search(panel.q, panel.next);
+      if (state.panel !== panel) return;
+      panel.results.push(...page.messages);
+      panel.next = page.next_cursor;
+      renderSearch();
+    }
+  } catch (error) {
+    reportError(error);
+  }
+});
+
+function handleNotificationEvent(event) {
+  state.feedChanges += 1;
+  if (event.type === "notification") {
+    if (!state.feed.items.some((n) => n.id === event.notification.id))
+      state.feed.items.unshift(event.notification);
+  } else {
+    state.feed.unread = event.unread;
+    if (event.type === "notifications_reset") {
+      const now = new Date().toISOString();
+      for (const item of state.feed.items) item.read_at ??= now;
+    }
+  }
+  renderFeed();
+}
+
+// ---- search ----
+
+$("search").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const q = $("search-text").value.trim();
+  if (!q) return;
+  const panel = { kind: "search", q, results: [], next: null, loaded: false };
+  showPanel(panel, `Search: ${q}`);
+  try {
+    const page = await state.api.search(q);
+    if (state.panel !== panel) return;
+    panel.results = page.messages;
+    panel.next = page.next_cursor;
+    panel.loaded = true;
+    renderSearch();
+  } catch (error) {
+    if (state.panel === panel) closePanel();
+    reportError(error);
+  }
+});
+
+function renderSearch() {
+  const panel = state.panel;
+  if (panel?.kind !== "search") return;
+  $("panel-list").replaceChildren(
+    ...panel.results.map((m) =>
+      el(
+        "li",
+        { class: "hit" },
+        el(
+          "button",
+          { type: "button", class: "quiet", "data-hit": m.id },
+          el(
+            "span",
+            { class: "hit-meta" },
+            el("span", { class: "sender" }, displayName(m.sender)),
+            ` in ${roomTitle(m.room)}${m.parent_id ? " (thread)" : ""} · `,
+            el("time", { datetime: m.created_at }, moment(m.created_at)),
+          ),
+          el("span", { class: "text" }, m.text),
+        ),
+      ),
+    ),
+  );
+  $("panel-empty").hidden = !panel.loaded || panel.results.length > 0;
+  $("panel-empty").textContent = "No messages found.";
+  $("panel-more").hidden = !panel.next;
+}
 
 // ---- members ----
 
@@ -702,7 +1301,14 @@ function flushOutbox() {
   clearTimeout(state.retryTimer);
   if (state.socket?.open) {
     for (const entry of state.outbox.due(state.connection)) {
-      state.socket.send({ type: "send", room: entry.room, temp_id: entry.temp_id, text: entry.text });
+      const reply = entry.parent_id ? { parent_id: entry.parent_id } : {};
+      state.socket.send({
+        type: "send",
+        room: entry.room,
+        temp_id: entry.temp_id,
+        text: entry.text,
+        ...reply,
+      });
       state.outbox.markSent(entry.temp_id, state.connection);
     }
     saveOutbox();
@@ -762,7 +1368,10 @@ function markRead() {
   if (!view?.subscribed || !timeline || document.visibilityState !== "visible") return;
   const seq = timeline.lastSeq;
   const entry = state.rooms.get(view.key);
-  if (entry) entry.unread_count = 0;
+  if (entry) {
+    entry.unread_count = 0;
+    entry.mentions = 0;
+  }
   renderRoomList();
   if (seq <= view.readSent) return;
   view.readSent = seq;
@@ -770,8 +1379,10 @@ function markRead() {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") markRead();
-  else stopTyping();
+  if (document.visibilityState === "visible") {
+    markRead();
+    markThreadRead();
+  } else stopTyping();
 });
 
 // ---- events ----
@@ -783,7 +1394,15 @@ function handleEvent(event) {
     case "member_left":
     case "room_updated":
     case "room_deleted":
+    case "message_updated":
+    case "message_deleted":
+    case "reaction_changed":
+    case "message_pinned":
       return handleDurable(event);
+    case "notification":
+    case "notification_count":
+    case "notifications_reset":
+      return handleNotificationEvent(event);
     case "ack":
       return handleAck(event);
     case "error":
@@ -833,6 +1452,8 @@ function handleDurable(event) {
         if (message.sender.id !== me().id && !seen) entry.unread_count += 1;
         renderRoomList();
       }
+      // The peer writing accepts the direct room, which is what lets me see their presence.
+      if (open?.peer === message.sender.id && !open.watching) watchPeer(open);
       break;
     }
     case "member_left":
@@ -864,6 +1485,7 @@ function handleDurable(event) {
   if (open) {
     renderMessages();
     markRead();
+    markThreadRead();
   }
 }
 
@@ -882,7 +1504,7 @@ function handleAck(ack) {
     custom_type: null,
     data: null,
     to: null,
-    parent_id: null,
+    parent_id: entry.parent_id,
     temp_id: ack.temp_id,
     created_at: ack.created_at,
     edited_at: null,

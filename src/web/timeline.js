@@ -33,12 +33,23 @@ export class Timeline {
     this.hasOlder = seqs.length === pageSize && (this.oldestSeq ?? 0) > 1;
   }
 
-  /** A durable event from the stream. Returns false when it was already seen (a replay at the resume seam). */
+  /**
+   * A durable event from the stream. Returns false when it was already seen (a replay at the resume seam).
+   * Lifecycle events (`message_updated`, `message_deleted`, `reaction_changed`, `message_pinned`) carry the
+   * message in its new state, and a deletion its thread root's new summary: both replace what is loaded.
+   */
   addDurable(event) {
     const fresh = event.seq > this.lastSeq || (event.type === "message" && !this.messages.has(event.seq));
     this.lastSeq = Math.max(this.lastSeq, event.seq);
     if (event.type === "message") this.putMessage(event.message);
+    else if (event.message) this.updateMessage(event.message);
+    if (event.parent) this.updateMessage(event.parent);
     return fresh;
+  }
+
+  /** A loaded message in a newer state (an event, or the answer to my edit or reaction); others are ignored. */
+  updateMessage(message) {
+    if (this.messages.has(message.seq)) this.putMessage(message);
   }
 
   /** My own message, known from its ack before (or instead of) its event. */
@@ -46,8 +57,20 @@ export class Timeline {
     if (!this.messages.has(message.seq)) this.putMessage(message);
   }
 
+  /**
+   * Stores a message unless a later state of it is known: `changed_seq` (the event that last changed it) orders
+   * states, so a history page fetched before an edit arrived cannot undo the edit.
+   */
   putMessage(message) {
+    const known = this.messages.get(message.seq);
+    if (known && (known.changed_seq ?? 0) > (message.changed_seq ?? 0)) return;
     this.messages.set(message.seq, message);
+  }
+
+  /** A message by its id, when loaded. */
+  byId(id) {
+    for (const message of this.messages.values()) if (message.id === id) return message;
+    return undefined;
   }
 
   /** A read event: `userId` has read up to `seq`. */
@@ -61,8 +84,14 @@ export class Timeline {
     return false;
   }
 
+  /** The room's own messages, oldest first: thread replies show in their thread, not here. */
   ordered() {
-    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.messages.values()].filter((m) => !m.parent_id).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The loaded replies in the thread of root `rootId`, oldest first. */
+  replies(rootId) {
+    return [...this.messages.values()].filter((m) => m.parent_id === rootId).sort((a, b) => a.seq - b.seq);
   }
 }
 
@@ -73,14 +102,16 @@ export class Timeline {
 export class Outbox {
   /** `entries` restored from storage went out on connections of a page since gone: all are due again. */
   constructor(entries = []) {
-    /** @type {Map<string, {temp_id: string, room: string, text: string, created_at: string, state: "sending" | "waiting" | "failed", error: string | null, retry_at: number | null, sent_on: number | null}>} */
-    this.entries = new Map(entries.map((e) => [e.temp_id, { ...e, sent_on: null }]));
+    /** @type {Map<string, {temp_id: string, room: string, parent_id: string | null, text: string, created_at: string, state: "sending" | "waiting" | "failed", error: string | null, retry_at: number | null, sent_on: number | null}>} */
+    this.entries = new Map(entries.map((e) => [e.temp_id, { parent_id: null, ...e, sent_on: null }]));
   }
 
-  add(room, text, tempId, now = new Date()) {
+  /** `parentId`: the thread root when the message is a reply in its thread. */
+  add(room, text, tempId, { parentId = null, now = new Date() } = {}) {
     const entry = {
       temp_id: tempId,
       room,
+      parent_id: parentId,
       text,
       created_at: now.toISOString(),
       state: "sending",
