@@ -2,6 +2,7 @@ import { z } from "zod";
 import { FRAME_JSON_LIMITS, jsonBoundsIssue } from "../../domain/bounds";
 import { CloseCode } from "../../domain/close-codes";
 import type { Command, CommandOutcome } from "../../domain/commands";
+import { closeFor } from "../../domain/errors";
 import type { ChatEvent } from "../../domain/events";
 import {
   boundedJsonSchema,
@@ -319,11 +320,8 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
   encodeOutcome(state, tag, command, outcome) {
     const reply = answer(tag, command, outcome);
     if (!outcome.ok && command.kind === "auth") {
-      return {
-        state,
-        frames: [JSON.stringify(reply)],
-        close: { code: CloseCode.InvalidToken, reason: outcome.error.message.slice(0, 100) },
-      };
+      // A bad token closes with 4002; a good token for a room the user may not enter with 4012.
+      return { state, frames: [JSON.stringify(reply)], close: closeFor(outcome.error) };
     }
     return { state, frames: [JSON.stringify(reply)] };
   },
