@@ -413,8 +413,8 @@ const surfaces: Surface[] = [
       oracle: "distinct",
       reveals: name === "history" ? "secret" : undefined,
       attempt: (w, a) => nativeRoomSocket(w, a, frame, "frame"),
-      // The room's refusal of the `auth` frame closes with 4002, like a bad token (docs/protocol.md).
-      refused: { membership: /^error:forbidden close:4002$/, token: NATIVE_TOKEN_REFUSED },
+      // The room refuses the `auth` frame of a valid token that may not enter: close 4012 (docs/protocol.md).
+      refused: { membership: /^error:forbidden close:4012$/, token: NATIVE_TOKEN_REFUSED },
       granted: /subscribed|ack|history/,
     }),
   ),
