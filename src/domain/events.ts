@@ -136,6 +136,15 @@ const DURABLE_TYPES: ReadonlySet<string> = new Set<DurableEvent["type"]>([
 
 export const isDurable = (e: ChatEvent): e is DurableEvent => DURABLE_TYPES.has(e.type);
 
+const EPHEMERAL_ROOM_TYPES: ReadonlySet<string> = new Set<EphemeralEvent["type"]>([
+  "occupancy",
+  "typing",
+  "read",
+]);
+
+/** Whether an event belongs to a room's stream (durable or ephemeral), not to one user. */
+export const isRoomEvent = (e: ChatEvent): e is RoomEvent => isDurable(e) || EPHEMERAL_ROOM_TYPES.has(e.type);
+
 /** The message a room event is about, when it carries one whole. */
 function messageOf(event: RoomEvent): Message | null {
   switch (event.type) {

@@ -1,11 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { devToken } from "./client";
+import { freePort, freshState, startWranglerDev } from "./wrangler-dev";
 
 /**
  * Chaos against a `wrangler dev` of its own (so restarting it disturbs no other test): senders on three paths
@@ -21,52 +19,12 @@ const RESTARTS = Number(process.env.CHAOS_RESTARTS ?? 1);
 let port = 0;
 let server: ChildProcess | null = null;
 let persist = "";
-const wrangler = join(process.cwd(), "node_modules", ".bin", "wrangler");
 const base = () => `http://127.0.0.1:${port}`;
 const ws = (path: string) => `ws://127.0.0.1:${port}${path}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 async function start(): Promise<void> {
-  server = spawn(
-    wrangler,
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      persist,
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-      "--var",
-      "RATE_PER_SECOND:1000",
-      "--var",
-      "RATE_BURST:1000",
-    ],
-    { stdio: "ignore", env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
-  );
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base()}/health`)).ok) return;
-    } catch {
-      // Not up yet.
-    }
-    await sleep(200);
-  }
-  throw new Error("wrangler dev did not come up");
+  ({ proc: server } = await startWranglerDev(port, persist, { RATE_PER_SECOND: "1000", RATE_BURST: "1000" }));
 }
 
 async function stop(signal: NodeJS.Signals): Promise<void> {
@@ -219,14 +177,7 @@ function subscriber(path: () => Promise<string>, room: string) {
 
 beforeAll(async () => {
   port = await freePort();
-  persist = mkdtempSync(join(tmpdir(), "parley-chaos-"));
-  execFileSync(
-    wrangler,
-    ["d1", "execute", "parley", "--local", "--persist-to", persist, "--file", "schema.sql"],
-    {
-      stdio: "ignore",
-    },
-  );
+  persist = freshState();
   await start();
 }, 90_000);
 

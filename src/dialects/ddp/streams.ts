@@ -1,5 +1,5 @@
 import type { FollowScope } from "../../domain/commands";
-import { type ChatEvent, eventVisibleTo, type RoomEvent } from "../../domain/events";
+import { type ChatEvent, eventVisibleTo, isRoomEvent, type RoomEvent } from "../../domain/events";
 import { directRoomUsers } from "../../domain/ids";
 import type { Message, Profile, RoomBrief } from "../../domain/model";
 import type { SessionContext } from "../codec";
@@ -217,23 +217,6 @@ function userStreamEvents(event: ChatEvent, me: Profile, ctx: SessionContext): S
       return [];
   }
 }
-
-const ROOM_EVENT_TYPES: ReadonlySet<string> = new Set<RoomEvent["type"]>([
-  "message",
-  "message_updated",
-  "message_deleted",
-  "reaction_changed",
-  "message_pinned",
-  "member_joined",
-  "member_left",
-  "room_updated",
-  "room_deleted",
-  "occupancy",
-  "typing",
-  "read",
-]);
-
-const isRoomEvent = (event: ChatEvent): event is RoomEvent => ROOM_EVENT_TYPES.has(event.type);
 
 /** Every stream event `event` can become for `me`, before filtering by what the session subscribed to. */
 export function streamEventsOf(event: ChatEvent, me: Profile, ctx: SessionContext): StreamEvent[] {
