@@ -57,7 +57,7 @@ export class Connection {
 
   send(frames: string[]): void {
     if (frames.length === 0) return;
-    this.host.write(this, frames.length === 1 ? frames : this.codec.batch(frames));
+    this.host.write(this, frames.length === 1 ? frames : this.codec.batch(frames), false);
   }
 
   /** The frames `event` becomes for this session, keeping whatever the codec tracks about sent events. */
@@ -311,7 +311,9 @@ export class SessionHost {
       if (picked.length === 0) continue;
       const codec = connection.codec;
       if (!codec.eventEncodingIsShared) {
-        connection.send(picked.flatMap((i) => safely(() => connection.encode(events[i] as RoomEvent))));
+        const frames = picked.flatMap((i) => safely(() => connection.encode(events[i] as RoomEvent)));
+        if (frames.length > 0)
+          this.write(connection, frames.length === 1 ? frames : codec.batch(frames), true);
         continue;
       }
       const cache = shared.get(codec.name) ?? { frames: [], messages: new Map<string, string[]>() };
@@ -326,16 +328,17 @@ export class SessionHost {
         messages = frames.length <= 1 ? frames : codec.batch(frames);
         cache.messages.set(selection, messages);
       }
-      this.write(connection, messages);
+      this.write(connection, messages, true);
     }
   }
 
   /**
-   * Writes WebSocket messages to a socket. A client that stops reading makes the runtime queue what is sent to
+   * Writes WebSocket messages to a socket. A client that stops reading makes the runtime queue what is pushed to
    * it; past `maxBacklogBytes` queued the socket is closed (4009) rather than let one slow reader grow the
-   * object's memory for everyone. The client reconnects and resumes with `since`, losing nothing.
+   * object's memory for everyone. The client reconnects and resumes with `since`, losing nothing. Only pushed
+   * traffic (`bounded`: fan-out) is checked: answers and resume backlogs are what the client just asked for.
    */
-  write(connection: Connection, messages: string[]): void {
+  write(connection: Connection, messages: string[], bounded: boolean): void {
     const { ws } = connection;
     try {
       for (const message of messages) ws.send(message);
@@ -343,7 +346,7 @@ export class SessionHost {
       // The peer is gone; its close handler cleans up.
       return;
     }
-    if (!this.closing.has(ws) && ws.bufferedAmount > this.limits.maxBacklogBytes) {
+    if (bounded && !this.closing.has(ws) && ws.bufferedAmount > this.limits.maxBacklogBytes) {
       console.warn("socket closed for an outbound backlog", connection.session.dialect, ws.bufferedAmount);
       connection.close({
         code: CloseCode.ConnectionClosed,
