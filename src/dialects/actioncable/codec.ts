@@ -6,6 +6,7 @@ import { type ChatEvent, eventVisibleTo, isDurable } from "../../domain/events";
 import type { Message, RoomBrief } from "../../domain/model";
 import type { StreamPosition } from "../../domain/positions";
 import type { Codec, Decoded, Encoded, SessionContext } from "../codec";
+import { frameBytes, frameText } from "../frame-text";
 import { decodeAction } from "./actions";
 import {
   type ChannelKind,
@@ -29,12 +30,10 @@ import {
 import {
   ACTIONCABLE_EXT_SUBPROTOCOL,
   ACTIONCABLE_SUBPROTOCOL,
-  byteLength,
   type ChannelMessage,
   type DisconnectReason,
   dataFrame,
   disconnectFrame,
-  frameText,
   identifierFrame,
   PING_INTERVAL_MS,
   parseObject,
@@ -434,7 +433,7 @@ export const actionCableCodec: Codec<ActionCableState, ActionCableTag> = {
   decode(state, raw, ctx) {
     const turn: Turn = { state, commands: [], replies: [] };
     const me = ctx.user?.id;
-    if (me === undefined || byteLength(raw) > ctx.maxFrameBytes) return turn;
+    if (me === undefined || frameBytes(raw) > ctx.maxFrameBytes) return turn;
     const text = frameText(raw);
     const frame = text === null ? null : parseObject(text);
     const identifier = frame && identifierOf(frame);

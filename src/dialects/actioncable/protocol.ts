@@ -97,16 +97,3 @@ export function parseObject(text: string): Record<string, unknown> | null {
   const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
   return isObject && withinDepth(value, MAX_JSON_DEPTH) ? (value as Record<string, unknown>) : null;
 }
-
-/** A WebSocket message as text: binary ones must be UTF-8. */
-export function frameText(raw: string | ArrayBuffer): string | null {
-  if (typeof raw === "string") return raw;
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-  } catch {
-    return null;
-  }
-}
-
-export const byteLength = (raw: string | ArrayBuffer): number =>
-  typeof raw === "string" ? new TextEncoder().encode(raw).byteLength : raw.byteLength;

@@ -3,6 +3,7 @@ import type { ChatError } from "../../domain/errors";
 import type { ChatEvent } from "../../domain/events";
 import type { Message } from "../../domain/model";
 import type { Close, Codec, Decoded, Encoded, SessionContext } from "../codec";
+import { frameBytes, frameJson } from "../frame-text";
 import { invalidUser, type MeteorError, meteorError, tooManyRequests, withinDepth } from "./ejson";
 import { type MethodTag, planMethod } from "./methods";
 import { rcMessage, rcRoom, rcSubscriptionOfListing, rcUser } from "./shapes";
@@ -107,21 +108,6 @@ function connect(state: DdpState, message: Record<string, unknown>, ctx: Session
     };
   }
   return reply({ ...state, phase: "connected" }, frame({ msg: "connected", session: ctx.sessionId }));
-}
-
-function byteLength(raw: string | ArrayBuffer): number {
-  return typeof raw === "string" ? new TextEncoder().encode(raw).byteLength : raw.byteLength;
-}
-
-/** The frame's JSON, or undefined when it is not UTF-8 JSON. */
-function parseFrame(raw: string | ArrayBuffer): unknown {
-  try {
-    const text =
-      typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 const stateBytes = (state: DdpState) => JSON.stringify(state).length;
@@ -437,14 +423,14 @@ export const ddpCodec: Codec<DdpState, DdpTag> = {
   },
 
   decode(state, raw, ctx) {
-    if (byteLength(raw) > ctx.maxFrameBytes) {
+    if (frameBytes(raw) > ctx.maxFrameBytes) {
       const close: Close = {
         code: MESSAGE_TOO_BIG,
         reason: `frame is larger than ${ctx.maxFrameBytes} bytes`,
       };
       return { ...reply(state, errorFrame("Message too big")), close };
     }
-    const message = parseFrame(raw);
+    const message = frameJson(raw);
     if (message === undefined) return reply(state, errorFrame("Parse error"));
     if (!withinDepth(message)) {
       const close: Close = { code: PROTOCOL_ERROR, reason: "JSON nested too deeply" };

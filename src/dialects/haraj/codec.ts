@@ -5,6 +5,7 @@ import type { ChatEvent } from "../../domain/events";
 import { directRoomKey, directRoomUsers } from "../../domain/ids";
 import { tempIdSchema } from "../../domain/validation";
 import type { Codec, Decoded, SessionContext } from "../codec";
+import { frameBytes, frameJson } from "../frame-text";
 import { harajTopicId, harajTopicUsers, harajUserId, parseHarajUserId } from "./ids";
 import {
   BAD_REQUEST,
@@ -109,20 +110,6 @@ function translate(frame: SessionFrame, state: HarajState, me: string, ctx: Sess
   if ("status" in topic) return topic;
   return { state, command: { kind: "typing", room: topic.room, typing }, tag: { id: body.id } };
 }
-
-/** The frame's JSON, or undefined when it is not UTF-8 JSON. */
-function parseFrame(raw: string | ArrayBuffer): unknown {
-  try {
-    const text =
-      typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-const byteLength = (raw: string | ArrayBuffer): number =>
-  typeof raw === "string" ? new TextEncoder().encode(raw).byteLength : raw.byteLength;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -245,8 +232,8 @@ export const harajCodec: Codec<HarajState, HarajTag> = {
   retriesAuth: true,
   initialState: () => ({ listening: [], sends: 0 }),
   decode(state, raw, ctx) {
-    if (byteLength(raw) > ctx.maxFrameBytes) return refuse(state, null, BAD_REQUEST, ctx);
-    const json = parseFrame(raw);
+    if (frameBytes(raw) > ctx.maxFrameBytes) return refuse(state, null, BAD_REQUEST, ctx);
+    const json = frameJson(raw);
     const id = readableId(json);
     if (jsonBoundsIssue(json, FRAME_JSON_LIMITS) !== null) return refuse(state, id, BAD_REQUEST, ctx);
     const parsed = frameSchema.safeParse(json);

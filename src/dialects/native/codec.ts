@@ -12,6 +12,7 @@ import {
   userIdSchema,
 } from "../../domain/validation";
 import type { Codec, Decoded, SessionContext } from "../codec";
+import { frameBytes, frameJson } from "../frame-text";
 
 /** The native protocol's WebSocket subprotocol. A client that offers subprotocols must offer this one. */
 export const NATIVE_SUBPROTOCOL = "parley.v1";
@@ -210,17 +211,6 @@ function draftOf(frame: Extract<Frame, { type: "send" | "dm" }>) {
   };
 }
 
-/** The frame's text; a binary frame that is not UTF-8 throws rather than being stored with U+FFFD in it. */
-function frameText(frame: string | ArrayBuffer): string {
-  return typeof frame === "string"
-    ? frame
-    : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(frame);
-}
-
-function byteLength(frame: string | ArrayBuffer): number {
-  return typeof frame === "string" ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
-}
-
 function protocolError(state: NativeState, message: string, id?: string): Decoded<NativeState, NativeTag> {
   const strikes = state.strikes + 1;
   const reply = JSON.stringify({ type: "error", ...(id ? { id } : {}), code: "bad_request", message });
@@ -282,7 +272,7 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
     offered.length === 0 ? null : offered.includes(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : false,
   initialState: () => ({ strikes: 0 }),
   decode(state, raw, ctx) {
-    if (byteLength(raw) > ctx.maxFrameBytes) {
+    if (frameBytes(raw) > ctx.maxFrameBytes) {
       return {
         ...protocolError(state, `frame is larger than ${ctx.maxFrameBytes} bytes`),
         replies: [
@@ -294,12 +284,8 @@ export const nativeCodec: Codec<NativeState, NativeTag> = {
         ],
       };
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(frameText(raw));
-    } catch {
-      return protocolError(state, "frame is not UTF-8 JSON");
-    }
+    const json = frameJson(raw);
+    if (json === undefined) return protocolError(state, "frame is not UTF-8 JSON");
     // Only an id the schema would accept is echoed, so a refusal never repeats a huge one.
     const id =
       typeof json === "object" && json && "id" in json ? requestId.safeParse(json.id).data : undefined;

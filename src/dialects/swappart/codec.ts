@@ -2,10 +2,12 @@ import { z } from "zod";
 import { CloseCode } from "../../domain/close-codes";
 import type { Command } from "../../domain/commands";
 import type { ChatError } from "../../domain/errors";
+import { closeReason } from "../../domain/errors";
 import { firstIssue, tempIdSchema } from "../../domain/validation";
 import type { Close, Codec, Decoded } from "../codec";
+import { frameBytes, frameText } from "../frame-text";
 import { verifySwappartToken } from "./auth";
-import { closeReason, confirmationFrame, disconnectionFrame, messageReceivedFrame } from "./frames";
+import { confirmationFrame, disconnectionFrame, messageReceivedFrame } from "./frames";
 import { roomNumberSchema } from "./requests";
 
 /** Swappart sessions keep no state of their own: a send is answered from its tag alone. */
@@ -62,24 +64,12 @@ export function nestsWithin(text: string, limit: number): boolean {
   return true;
 }
 
-function frameText(raw: string | ArrayBuffer): string | null {
-  if (typeof raw === "string") return raw;
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-  } catch {
-    return null;
-  }
-}
-
-const byteLength = (raw: string | ArrayBuffer): number =>
-  typeof raw === "string" ? new TextEncoder().encode(raw).byteLength : raw.byteLength;
-
 /** The frame's JSON, or why it is not a Swappart frame. */
 function parseFrame(
   raw: string | ArrayBuffer,
   maxFrameBytes: number,
 ): { json: unknown } | { problem: string } {
-  if (byteLength(raw) > maxFrameBytes) return { problem: `frame is larger than ${maxFrameBytes} bytes` };
+  if (frameBytes(raw) > maxFrameBytes) return { problem: `frame is larger than ${maxFrameBytes} bytes` };
   const text = frameText(raw);
   if (text === null) return { problem: "frame is not UTF-8" };
   if (!nestsWithin(text, MAX_JSON_DEPTH)) return { problem: `JSON nests deeper than ${MAX_JSON_DEPTH}` };

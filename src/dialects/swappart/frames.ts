@@ -27,20 +27,3 @@ export const confirmationFrame = (data: MessageSentConfirmation): string =>
 
 export const disconnectionFrame = (close: Close): string =>
   JSON.stringify({ type: "Disconnection", data: { code: close.code, reason: close.reason } });
-
-/** A WebSocket close reason is at most 123 bytes of UTF-8. */
-const MAX_CLOSE_REASON_BYTES = 123;
-
-/** `reason` cut to what a close frame can carry, on a code point boundary. */
-export function closeReason(reason: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(reason).byteLength <= MAX_CLOSE_REASON_BYTES) return reason;
-  let kept = "";
-  let bytes = 0;
-  for (const char of reason) {
-    bytes += encoder.encode(char).byteLength;
-    if (bytes > MAX_CLOSE_REASON_BYTES) break;
-    kept += char;
-  }
-  return kept;
-}
