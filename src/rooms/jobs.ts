@@ -2,6 +2,7 @@ import type { DurableEvent } from "../domain/events";
 import { eventVisibleTo } from "../domain/events";
 import type { Room } from "../domain/model";
 import { listVar } from "../env";
+import type { WebhookEvent } from "../push/jobs";
 import { type WebhookOccurrence, webhookJobs } from "../push/webhooks";
 import type { Job } from "../sessions/socket-object";
 import { flushRoomRows } from "../storage/room-rows";
@@ -157,72 +158,39 @@ function touchesInbox(event: DurableEvent, userId: string): boolean {
   return event.type === "message_deleted" || (event.type === "message_updated" && event.change === "edit");
 }
 
-/** The webhook a durable event raises, if any. */
-export function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
-  const id = `${event.room}:${event.seq}`;
-  const at = event.at;
+/** The webhook event (name and payload) a durable event raises, if any. */
+function webhookEventOf(event: DurableEvent): WebhookEvent | null {
+  const { room } = event;
   switch (event.type) {
     case "message":
-      return {
-        id,
-        occurred_at: at,
-        event: "message.created",
-        payload: { room: event.room, message: event.message },
-      };
+      return { event: "message.created", payload: { room, message: event.message } };
     case "message_updated":
       return {
-        id,
-        occurred_at: at,
         event: "message.updated",
-        payload: {
-          room: event.room,
-          message: event.message,
-          change: event.change === "thread" ? "thread" : "edit",
-        },
+        payload: { room, message: event.message, change: event.change === "thread" ? "thread" : "edit" },
       };
     case "message_deleted":
-      return {
-        id,
-        occurred_at: at,
-        event: "message.deleted",
-        payload: { room: event.room, message: event.message },
-      };
-    case "reaction_changed":
-      return {
-        id,
-        occurred_at: at,
-        event: "reaction.changed",
-        payload: {
-          room: event.room,
-          message: event.message,
-          emoji: event.emoji,
-          user: event.user,
-          added: event.added,
-          reactions: event.reactions,
-        },
-      };
+      return { event: "message.deleted", payload: { room, message: event.message } };
+    case "reaction_changed": {
+      const { message, emoji, user, added, reactions } = event;
+      return { event: "reaction.changed", payload: { room, message, emoji, user, added, reactions } };
+    }
     case "message_pinned":
       return {
-        id,
-        occurred_at: at,
         event: "message.pinned",
-        payload: { room: event.room, message: event.message, pinned: event.pinned, by: event.by },
+        payload: { room, message: event.message, pinned: event.pinned, by: event.by },
       };
     case "member_joined":
-      return {
-        id,
-        occurred_at: at,
-        event: "member.joined",
-        payload: { room: event.room, member: event.member, profile: event.profile },
-      };
+      return { event: "member.joined", payload: { room, member: event.member, profile: event.profile } };
     case "member_left":
-      return {
-        id,
-        occurred_at: at,
-        event: "member.left",
-        payload: { room: event.room, user_id: event.user_id, reason: event.reason },
-      };
+      return { event: "member.left", payload: { room, user_id: event.user_id, reason: event.reason } };
     default:
       return null;
   }
+}
+
+/** The webhook a durable event raises, if any: its id is stable, so a retried enqueue delivers it once. */
+export function webhookOccurrence(event: DurableEvent): WebhookOccurrence | null {
+  const raised = webhookEventOf(event);
+  return raised ? { id: `${event.room}:${event.seq}`, occurred_at: event.at, ...raised } : null;
 }

@@ -1,39 +1,10 @@
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Ack } from "../../src/domain/model";
+import { fcmSendsTo, registerDevice, waitForSends } from "../helpers/push";
 import { makeRoom, profile, sleep, successValue, userStub } from "../helpers/rooms";
 import { ofType, openSocket, type TestSocket } from "../helpers/sockets";
 import { tokenFor } from "../helpers/tokens";
-
-/** Pushes the push fake received for one device token. */
-async function pushesTo(deviceToken: string): Promise<number> {
-  const res = await fetch(`${env.LIVE_PUSH_FAKE}/__requests`);
-  const requests = (await res.json()) as { route: string; body: string }[];
-  return requests.filter(
-    (r) =>
-      r.route === "fcm" &&
-      (JSON.parse(r.body) as { message: { token: string } }).message.token === deviceToken,
-  ).length;
-}
-
-async function registerDevice(userId: string, token: string): Promise<void> {
-  const now = new Date().toISOString();
-  await env.DB.prepare(
-    "INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES (?, ?, 'android', ?, ?)",
-  )
-    .bind(token, userId, now, now)
-    .run();
-}
-
-async function waitForPushes(deviceToken: string, expected: number): Promise<number> {
-  const deadline = Date.now() + 8000;
-  let seen = await pushesTo(deviceToken);
-  while (seen < expected && Date.now() < deadline) {
-    await sleep(100);
-    seen = await pushesTo(deviceToken);
-  }
-  return seen;
-}
 
 /**
  * Whether the room ever handed this user's object new messages while they were offline: the push decision keeps
@@ -63,19 +34,19 @@ describe("offline handling follows who is online", () => {
     await room.post(profile("kai"), { temp_id: "r1", text: "you are looking" });
     await nia.next(ofType("message"));
     await sleep(2500);
-    expect(await pushesTo("nia-phone")).toBe(0);
+    expect(await fcmSendsTo("nia-phone")).toBe(0);
     expect(await wasNotifiedOffline("nia")).toBe(false);
     nia.close();
     await sleep(200);
     await room.post(profile("kai"), { temp_id: "r2", text: "now you are not" });
-    expect(await waitForPushes("nia-phone", 1)).toBe(1);
+    expect(await waitForSends("nia-phone", 1)).toBe(1);
   });
 
   it("calls only offline members with a push device", async () => {
     const room = await makeRoom("sc-devices", "kai", ["oda", "pim"]);
     await registerDevice("oda", "oda-phone");
     await room.post(profile("kai"), { temp_id: "d1", text: "anyone?" });
-    expect(await waitForPushes("oda-phone", 1)).toBe(1);
+    expect(await waitForSends("oda-phone", 1)).toBe(1);
     expect(await wasNotifiedOffline("oda")).toBe(true);
     expect(await wasNotifiedOffline("pim")).toBe(false);
   });

@@ -1,38 +1,8 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { fcmSendsTo, registerDevice, waitForSends } from "../helpers/push";
 import { makeRoom, profile, sleep } from "../helpers/rooms";
 import { openSocket } from "../helpers/sockets";
 import { tokenFor } from "../helpers/tokens";
-
-/** FCM sends the push fake behind the Worker's own configuration received for one device token. */
-async function fcmSendsTo(deviceToken: string): Promise<number> {
-  const res = await fetch(`${env.LIVE_PUSH_FAKE}/__requests`);
-  const requests = (await res.json()) as { route: string; body: string }[];
-  return requests.filter(
-    (r) =>
-      r.route === "fcm" &&
-      (JSON.parse(r.body) as { message: { token: string } }).message.token === deviceToken,
-  ).length;
-}
-
-async function registerDevice(userId: string, token: string): Promise<void> {
-  const now = new Date().toISOString();
-  await env.DB.prepare(
-    "INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES (?, ?, 'android', ?, ?)",
-  )
-    .bind(token, userId, now, now)
-    .run();
-}
-
-async function waitForSends(deviceToken: string, expected: number): Promise<number> {
-  const deadline = Date.now() + 8000;
-  let seen = await fcmSendsTo(deviceToken);
-  while (seen < expected && Date.now() < deadline) {
-    await sleep(100);
-    seen = await fcmSendsTo(deviceToken);
-  }
-  return seen;
-}
 
 describe("offline push hand-off from the UserDO", () => {
   it("pushes exactly once per message to each device of an offline member", async () => {
